@@ -137,6 +137,7 @@ def _build_search_index(connection: sqlite3.Connection) -> None:
                    coalesce(long_description,'') || ' ' || coalesce(lay_description,'') || ' ' ||
                    coalesce(family,'') || ' ' || coalesce(json_extract(attributes,'$.lay_terms'),'')
             FROM codes;
+        CREATE VIRTUAL TABLE codes_vocab USING fts5vocab(codes_fts, row);
     """)
 
 

@@ -67,14 +67,17 @@ def iter_ptp_txt(lines: Iterable[str], file: str) -> Iterator[PtpEdit | RowError
         yield _ptp_row(fields, file, number)
 
 
-def load_ptp_txt(path: Path, version: str, dataset: str | None = None) -> ParsedRelease:
-    dataset = dataset or _dataset_from_name(path, PTP_DATASETS, "ptp_practitioner")
+def load_ptp_txt(paths: Path | list[Path], version: str, dataset: str | None = None) -> ParsedRelease:
+    """One release from one or more TXT files or zips (CMS splits a quarter into several parts)."""
+    paths = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
+    dataset = dataset or _dataset_from_name(paths[0], PTP_DATASETS, "ptp_practitioner")
 
     def items():
-        for member, lines in open_text_members(path, suffixes=(".txt",), encoding="latin-1"):
-            yield from iter_ptp_txt(lines, member)
+        for path in paths:
+            for member, lines in open_text_members(path, suffixes=(".txt",), encoding="latin-1"):
+                yield from iter_ptp_txt(lines, member)
 
-    return ParsedRelease(dataset, version, str(path), items(), sha256_of(path))
+    return ParsedRelease(dataset, version, _describe(paths), items(), _digest(paths))
 
 
 def load_ptp_derived_json(paths: list[Path], version: str, dataset: str = "ptp_practitioner") -> ParsedRelease:
@@ -102,9 +105,7 @@ def load_ptp_derived_json(paths: list[Path], version: str, dataset: str = "ptp_p
                     row += 1
                     yield edit((column1, column2, False, 0, NO_DATE, indicator, rationale, row))
 
-    digest = hashlib.sha256("|".join(sha256_of(p) for p in paths).encode()).hexdigest()
-    source = f"{paths[0].parent}/{{{','.join(p.name for p in paths)}}}" if paths else ""
-    return ParsedRelease(dataset, version, source, items(), digest,
+    return ParsedRelease(dataset, version, _describe(paths), items(), _digest(paths),
                          notes=["derived JSON: no effective or deletion dates"])
 
 
@@ -182,6 +183,18 @@ def load_mue_derived_json(path: Path, version: str, dataset: str = "mue_practiti
             yield _mue_row([str(c) for c in row], str(path), number)
 
     return ParsedRelease(dataset, version, str(path), items(), sha256_of(path))
+
+
+def _digest(paths: list[Path]) -> str:
+    if len(paths) == 1:
+        return sha256_of(paths[0])
+    return hashlib.sha256("|".join(sha256_of(p) for p in paths).encode()).hexdigest()
+
+
+def _describe(paths: list[Path]) -> str:
+    if len(paths) == 1:
+        return str(paths[0])
+    return f"{paths[0].parent}/{{{','.join(p.name for p in paths)}}}"
 
 
 def _dataset_from_name(path: Path, names: dict[str, str], default: str) -> str:

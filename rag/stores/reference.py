@@ -116,6 +116,16 @@ class ReferenceStore:
     def known_codes(self, codes: Iterable[str]) -> dict[str, list[Sourced[CodeRecord]]]:
         return {code: self.lookup_code(code) for code in set(codes)}
 
+    def in_ncci_tables(self, code: str) -> Sourced[None] | None:
+        """CMS lists only real codes in its NCCI tables: a code found there exists, even without a descriptor."""
+        for kind, sql in (("mue", "SELECT 1 FROM mue WHERE code = ? LIMIT 1"),
+                          ("ptp", "SELECT 1 FROM ptp WHERE column1 = ? LIMIT 1"),
+                          ("ptp", "SELECT 1 FROM ptp WHERE column2 = ? LIMIT 1")):
+            for connection, release in self._of_kind(kind):
+                if connection.execute(sql, (code,)).fetchone():
+                    return Sourced(None, release)
+        return None
+
     def iter_codes(self, code_set: str | None = None) -> Iterator[Sourced[CodeRecord]]:
         for connection, release in self._of_kind("codes"):
             query, args = "SELECT * FROM codes", ()
@@ -123,6 +133,39 @@ class ReferenceStore:
                 query, args = query + " WHERE code_set = ?", (code_set,)
             for row in connection.execute(query, args):
                 yield Sourced(_code_record(row), release)
+
+    def search_descriptors(self, match: str, limit: int = 20,
+                           code_sets: Iterable[str] | None = None) -> list[tuple[Sourced[CodeRecord], float]]:
+        """Full-text (BM25) search over descriptors; ``match`` is an FTS5 query. Lower score = better."""
+        found = []
+        for connection, release in self._of_kind("codes"):
+            try:
+                rows = connection.execute(
+                    "SELECT c.*, bm25(codes_fts) AS rank FROM codes_fts JOIN codes c ON c.rowid = codes_fts.rowid "
+                    "WHERE codes_fts MATCH ? ORDER BY rank LIMIT ?", (match, limit)).fetchall()
+            except sqlite3.OperationalError:  # an FTS syntax the caller did not escape: no match
+                continue
+            for row in rows:
+                if code_sets is None or row["code_set"] in code_sets:
+                    found.append((Sourced(_code_record(row), release), row["rank"]))
+        return sorted(found, key=lambda item: item[1])[:limit]
+
+    def vocabulary(self) -> set[str]:
+        """Every indexed (stemmed) term, for typo correction."""
+        terms: set[str] = set()
+        for connection, _ in self._of_kind("codes"):
+            terms.update(row[0] for row in connection.execute("SELECT term FROM codes_vocab"))
+        return terms
+
+    def all_code_strings(self) -> set[str]:
+        codes: set[str] = set()
+        for connection, _ in self._of_kind("codes"):
+            codes.update(row[0] for row in connection.execute("SELECT code FROM codes"))
+        for connection, _ in self._of_kind("mue"):
+            codes.update(row[0] for row in connection.execute("SELECT code FROM mue"))
+        for connection, _ in self._of_kind("ptp"):
+            codes.update(row[0] for row in connection.execute("SELECT DISTINCT column1 FROM ptp"))
+        return codes
 
     # ------------------------------------------------------------ NCCI PTP
 

@@ -185,6 +185,7 @@ class Passage:
     codes: tuple[str, ...] = ()
     url: str = ""
     source_file: str = ""
+    edition: str = ""  # the document's own version or year, for the citation
 
     @property
     def release(self) -> str:
@@ -203,7 +204,7 @@ class Passage:
             "source": self.source, "doc_id": self.doc_id, "version": self.version, "chunk": self.chunk,
             "text": self.text, "title": self.title, "kind": self.kind, "section": self.section,
             "page": self.page, "codes": list(self.codes), "url": self.url, "source_file": self.source_file,
-            "release": self.release, "content_hash": self.content_hash,
+            "edition": self.edition, "release": self.release, "content_hash": self.content_hash,
         }
 
     @classmethod
@@ -213,6 +214,7 @@ class Passage:
             chunk=payload["chunk"], text=payload["text"], title=payload["title"], kind=payload["kind"],
             section=payload.get("section", ""), page=payload.get("page"), codes=tuple(payload.get("codes", ())),
             url=payload.get("url", ""), source_file=payload.get("source_file", ""),
+            edition=payload.get("edition", ""),
         )
 
 

@@ -1,0 +1,274 @@
+"""casepilot-ingest: load official sources and the bundled corpora into the stores.
+
+    casepilot-ingest all                      bundled corpora, ICD-10-CM, and ../shared/data when present
+    casepilot-ingest corpora [--hcpcs FILE]   the project's corpora (CPT, modifiers, guidelines) + ICD-10-CM
+    casepilot-ingest ptp FILE... --version 2026Q3 [--dataset ptp_hospital] [--strict]
+    casepilot-ingest mue FILE --version 2026Q3 [--dataset mue_dme] [--strict]
+    casepilot-ingest ncci-derived DIR --version 2026Q2
+    casepilot-ingest hcpcs FILE [--version 2026-10]
+    casepilot-ingest cpt-descriptors FILE --version 2026   (your licensed file; never commit it)
+    casepilot-ingest documents PATH... --source NAME [--version V]
+    casepilot-ingest status
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ingest.records import IngestError, ParsedRelease
+from ingest.write_reference import LoadReport, write_release
+from rag.settings import Settings, get_settings
+from rag.stores.catalog import Catalog
+from rag.stores.schema import DATASETS
+
+console = Console(stderr=True)
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CORPORA = REPO_ROOT / "corpora"
+DEFAULT_SHARED = REPO_ROOT.parent / "shared" / "data"
+
+
+class Run:
+    """One ingest run: opens stores lazily, shows progress, collects the summary table."""
+
+    def __init__(self, settings: Settings, strict: bool = False, force: bool = False):
+        self.settings, self.strict, self.force = settings, strict, force
+        self.catalog = Catalog(settings.data_dir)
+        self.rows: list[tuple[str, str, str, int, int, str, float]] = []
+        self._writer = None
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=console, transient=False)
+
+    # ------------------------------------------------------------ reference facts
+
+    def reference(self, parsed: ParsedRelease, total: int | None = None) -> LoadReport:
+        task = self.progress.add_task(f"{parsed.dataset} {parsed.version}", total=total)
+        report = write_release(self.settings.data_dir, parsed, strict=self.strict, force=self.force,
+                               progress=lambda n: self.progress.advance(task, n))
+        self.progress.update(task, total=report.rows, completed=report.rows)
+        state = "unchanged" if report.skipped else (f"replaced {report.replaced}" if report.replaced else "loaded")
+        self.rows.append(("reference", parsed.dataset, parsed.version, report.rows, report.rejected, state,
+                          report.seconds))
+        for error in report.errors[:5]:
+            console.print(f"[yellow]malformed row[/] {error}")
+        if report.rejected > len(report.errors[:5]):
+            console.print(f"[yellow]{report.rejected} malformed rows in {parsed.dataset} (use --strict to fail)[/]")
+        return report
+
+    # ------------------------------------------------------------ passages
+
+    @property
+    def writer(self):
+        if self._writer is None:
+            from ingest.pipeline import PassageWriter
+            from rag.providers.embedding import SentenceTransformerEmbedder
+            from rag.stores.vectors import open_vector_store
+
+            embedder = SentenceTransformerEmbedder(self.settings.embedding_model, self.settings.embedding_batch_size)
+            self._writer = PassageWriter(open_vector_store(self.settings), embedder, self.catalog)
+        return self._writer
+
+    def passages(self, source: str, version: str, passages: list) -> None:
+        task = self.progress.add_task(f"passages {source}", total=len(passages))
+        report = self.writer.write(source, version, passages, progress=lambda n: self.progress.advance(task, n))
+        state = f"embedded {report.embedded}, unchanged {report.unchanged}, removed {report.removed}"
+        self.rows.append(("passages", source, version, report.passages, 0, state, report.seconds))
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.store.close()
+
+    def summary(self, started: float) -> None:
+        table = Table(title=f"Ingest summary ({time.perf_counter() - started:.1f} s)")
+        for column in ("store", "dataset", "version", "rows", "malformed", "result", "seconds"):
+            table.add_column(column, justify="right" if column in ("rows", "malformed", "seconds") else "left")
+        for store, dataset, version, rows, bad, state, seconds in self.rows:
+            table.add_row(store, dataset, version, f"{rows:,}", str(bad), state, f"{seconds:.1f}")
+        console.print(table)
+
+
+# ---------------------------------------------------------------- commands
+
+def ingest_corpora(run: Run, corpora: Path, hcpcs: Path | None = None, icd10cm: bool = True) -> None:
+    from ingest.loaders.corpora import corpus_version, load_cpt_corpus, load_modifier_corpus
+    from ingest.loaders.documents import load_markdown
+    from ingest.passages import code_passages, document_passages
+
+    for loader, folder, source in ((load_cpt_corpus, corpora / "cpt", "cpt"),
+                                   (load_modifier_corpus, corpora / "modifiers", "modifiers")):
+        parsed = loader(folder)
+        records = [r for r in parsed.items if not _is_error(r, run)]
+        parsed.items = records
+        run.reference(parsed)
+        run.passages(source, parsed.version,
+                     code_passages(records, source, parsed.version, DATASETS[parsed.dataset].official_url,
+                                   parsed.source_file))
+    guideline_files = sorted((corpora / "guidelines").glob("*.md"))
+    guideline_files = [p for p in guideline_files if p.name.lower() != "readme.md"]
+    version = corpus_version(guideline_files)
+    passages = [p for path in guideline_files for p in document_passages(load_markdown(path), "guidelines", version)]
+    run.passages("guidelines", version, passages)
+    if hcpcs:
+        ingest_hcpcs(run, hcpcs, None)
+    if icd10cm:
+        from ingest.loaders.icd10cm import load_icd10cm
+
+        run.reference(load_icd10cm())
+
+
+def _is_error(item, run: Run) -> bool:
+    from ingest.records import RowError
+
+    if isinstance(item, RowError):
+        if run.strict:
+            raise IngestError(item.file, f"malformed row (strict mode): {item.message}", item.line)
+        console.print(f"[yellow]malformed row[/] {item}")
+        return True
+    return False
+
+
+def ingest_hcpcs(run: Run, path: Path, version: str | None) -> None:
+    from ingest.loaders.hcpcs import load_hcpcs
+    from ingest.passages import code_passages
+
+    parsed = load_hcpcs(path, version)
+    records = [r for r in parsed.items if not _is_error(r, run)]
+    parsed.items = records
+    run.reference(parsed)
+    run.passages("hcpcs", parsed.version, code_passages(records, "hcpcs", parsed.version,
+                                                        DATASETS["hcpcs"].official_url, parsed.source_file))
+
+
+def ingest_documents(run: Run, paths: list[Path], source: str, version: str | None) -> None:
+    from ingest.loaders.corpora import corpus_version
+    from ingest.loaders.documents import load_document
+    from ingest.passages import document_passages
+
+    files = [f for p in paths for f in (sorted(p.rglob("*")) if p.is_dir() else [p]) if f.is_file()]
+    version = version or corpus_version(files)
+    passages = [p for f in files for p in document_passages(load_document(f), source, version)]
+    run.passages(source, version, passages)
+
+
+def ingest_shared(run: Run, shared: Path) -> None:
+    """The real CMS/CDC files beside the repository (read in place, never copied)."""
+    from ingest.loaders.ncci import load_mue_derived_json, load_ptp_derived_json
+
+    derived = shared / "ncci_practitioner_2026q2_derived"
+    if derived.exists():
+        run.reference(load_ptp_derived_json(sorted(derived.glob("ptp-*.json.gz")), "2026Q2"), total=2_140_693)
+        run.reference(load_mue_derived_json(derived / "mue.json.gz", "2026Q2"))
+    hcpcs_zip = shared / "hcpcs_level2_2020_cms" / "2020-Alpha-Numeric-HCPCS-File.zip"
+    if hcpcs_zip.exists():
+        ingest_hcpcs(run, hcpcs_zip, "2020")
+
+
+def show_status(settings: Settings) -> None:
+    catalog = Catalog(settings.data_dir)
+    table = Table(title=f"Active releases in {settings.data_dir}")
+    for column in ("store", "dataset", "version", "rows", "loaded at", "source"):
+        table.add_column(column)
+    for section in ("reference", "passages"):
+        for name, release in sorted(catalog.active(section).items()):
+            table.add_row(section, name, release.version, f"{release.rows:,}", release.loaded_at,
+                          release.source_file[-60:])
+    console.print(table)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="casepilot-ingest", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, help="overrides CASEPILOT_DATA_DIR")
+    parser.add_argument("--strict", action="store_true", help="fail on the first malformed row")
+    parser.add_argument("--force", action="store_true", help="reload a release even if unchanged")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("all")
+    p.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
+    p.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
+    p = sub.add_parser("corpora")
+    p.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
+    p.add_argument("--hcpcs", type=Path)
+    p.add_argument("--no-icd10cm", action="store_true")
+    for name in ("ptp", "mue"):
+        p = sub.add_parser(name)
+        p.add_argument("files", type=Path, nargs="+", help="the parts of one release (TXT, CSV, XLSX or zip)")
+        p.add_argument("--version", required=True, help="release label, e.g. 2026Q3")
+        p.add_argument("--dataset", choices=[d for d, s in DATASETS.items() if s.kind == name])
+    p = sub.add_parser("ncci-derived")
+    p.add_argument("folder", type=Path)
+    p.add_argument("--version", required=True)
+    p = sub.add_parser("hcpcs")
+    p.add_argument("file", type=Path)
+    p.add_argument("--version")
+    p = sub.add_parser("cpt-descriptors")
+    p.add_argument("file", type=Path)
+    p.add_argument("--version", required=True)
+    p = sub.add_parser("documents")
+    p.add_argument("paths", type=Path, nargs="+")
+    p.add_argument("--source", required=True, help="a short name, e.g. lcd-l33569")
+    p.add_argument("--version")
+    sub.add_parser("status")
+    return parser
+
+
+def dispatch(args: argparse.Namespace, run: Run) -> None:
+    from ingest.loaders import ncci
+
+    if args.command == "all":
+        ingest_corpora(run, args.corpora)
+        if args.shared.exists():
+            ingest_shared(run, args.shared)
+        else:
+            console.print(f"[yellow]{args.shared} is absent: loaded the bundled corpora only[/]")
+    elif args.command == "corpora":
+        ingest_corpora(run, args.corpora, args.hcpcs, icd10cm=not args.no_icd10cm)
+    elif args.command == "ptp":
+        run.reference(ncci.load_ptp_txt(args.files, args.version, args.dataset))
+    elif args.command == "mue":
+        for path in args.files:
+            run.reference(ncci.load_mue(path, args.version, args.dataset))
+    elif args.command == "ncci-derived":
+        run.reference(ncci.load_ptp_derived_json(sorted(args.folder.glob("ptp-*.json.gz")), args.version))
+        run.reference(ncci.load_mue_derived_json(args.folder / "mue.json.gz", args.version))
+    elif args.command == "hcpcs":
+        ingest_hcpcs(run, args.file, args.version)
+    elif args.command == "cpt-descriptors":
+        from ingest.loaders.cpt_licensed import load_cpt_descriptors
+
+        run.reference(load_cpt_descriptors(args.file, args.version))
+    elif args.command == "documents":
+        ingest_documents(run, args.paths, args.source, args.version)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    if args.data_dir:
+        settings = settings.model_copy(update={"data_dir": args.data_dir})
+    if args.command == "status":
+        show_status(settings)
+        return 0
+    run = Run(settings, strict=args.strict, force=args.force)
+    started = time.perf_counter()
+    try:
+        with run.progress:
+            dispatch(args, run)
+    except IngestError as error:
+        console.print(f"[red]error:[/] {error}")
+        console.print("Nothing from the failed file was activated; the previous release still serves.")
+        return 2
+    finally:
+        run.close()
+        if run.rows:
+            run.summary(started)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""What the query service returns. Pydantic models, so the API can serve them as they are."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Intent = Literal["code_lookup", "pair_check", "units", "modifier", "coverage", "guideline", "open"]
+CodeStatus = Literal["valid", "deleted", "unknown"]
+
+
+class Citation(BaseModel):
+    marker: int = Field(description="the [n] used in the answer text")
+    kind: Literal["reference", "passage"]
+    source: str = Field(description="dataset (e.g. ptp_practitioner) or passage source (e.g. guidelines)")
+    title: str
+    version: str = Field(description="quarter, year or edition of the source")
+    locator: str = Field(description="row, page or section within the source")
+    url: str = ""
+    snippet: str = ""
+    score: float | None = None
+    codes: list[str] = Field(default_factory=list)
+
+
+class Sentence(BaseModel):
+    text: str
+    citations: list[int] = Field(default_factory=list)
+
+
+class CodeCheck(BaseModel):
+    code: str
+    code_set: str = ""
+    status: CodeStatus
+    description: str = ""
+    termination_date: int | None = None
+    suggestions: list[str] = Field(default_factory=list)
+
+
+class PtpFinding(BaseModel):
+    column1: str
+    column2: str
+    modifier_indicator: int
+    modifier_meaning: str
+    effective_date: int
+    deletion_date: int | None
+    active: bool
+    rationale: str
+    dataset: str
+    version: str
+    row: int
+
+
+class MueFinding(BaseModel):
+    code: str
+    value: int
+    adjudication_indicator: int
+    indicator_meaning: str
+    rationale: str
+    dataset: str
+    version: str
+    row: int
+
+
+class Answer(BaseModel):
+    answer: str
+    sentences: list[Sentence]
+    citations: list[Citation]
+    codes: list[CodeCheck] = Field(default_factory=list, description="every code in question and answer, checked")
+    intents: list[Intent]
+    abstained: bool = False
+    removed_codes: list[str] = Field(default_factory=list, description="codes the guard took out of the answer")
+    ptp: list[PtpFinding] = Field(default_factory=list)
+    mue: list[MueFinding] = Field(default_factory=list)
+    generator: str = "extractive"
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
+class CodeHit(BaseModel):
+    code: str
+    code_set: str
+    description: str
+    score: float
+    status: CodeStatus = "valid"
+    source: str = ""

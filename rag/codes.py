@@ -1,0 +1,131 @@
+"""Recognising codes, modifiers, units and dates of service in free text.
+
+Recognition is deliberately generous (a token *shaped* like a code); whether a code exists is decided
+later against the reference store, never here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+CPT = re.compile(r"(?<![\w.])(\d{5})(?![\w.])")
+CPT_CAT2 = re.compile(r"(?<![\w.])(\d{4}F)(?![\w.])", re.I)
+CPT_CAT3 = re.compile(r"(?<![\w.])(\d{4}T)(?![\w.])", re.I)
+CPT_PLA = re.compile(r"(?<![\w.])(\d{4}[UM])(?![\w.])", re.I)
+HCPCS = re.compile(r"(?<![\w.])([A-V]\d{4})(?![\w.])", re.I)
+ICD10_DOTTED = re.compile(r"(?<![\w.])([A-TV-Z]\d[0-9A-Z]\.[0-9A-Z]{1,4})(?![\w.])", re.I)
+ICD10_BARE = re.compile(r"(?<![\w.])([A-TV-Z]\d[0-9A-Z][0-9A-Z]{0,4})(?![\w.])", re.I)
+
+MODIFIER_TOKEN = r"(\d{2}|[A-Z][A-Z0-9]|[0-9][A-Z])"
+MODIFIER_PATTERNS = [
+    re.compile(rf"\b(?:modifiers?|mod\.?)\s*[-#:]?\s*{MODIFIER_TOKEN}\b", re.I),
+    re.compile(rf"\b{MODIFIER_TOKEN}\s+modifiers?\b", re.I),
+    re.compile(rf"(?<=\d{{4}}[0-9FT])\s*-\s*{MODIFIER_TOKEN}\b", re.I),
+    re.compile(rf"(?<=[A-V]\d{{4}})\s*-\s*{MODIFIER_TOKEN}\b", re.I),
+    re.compile(rf"(?:^|\s)-{MODIFIER_TOKEN}\b", re.I),
+]
+# "modifiers 59 and 25", "modifier XS or 59": pick up the tokens that follow in a short list.
+MODIFIER_LIST = re.compile(rf"\bmodifiers?\s+{MODIFIER_TOKEN}((?:\s*(?:,|and|or|/|vs\.?|versus|instead of)\s*"
+                           rf"-?{MODIFIER_TOKEN}\b)+)", re.I)
+NOT_MODIFIERS = {"IS", "IN", "ON", "OR", "TO", "OF", "AN", "AT", "BE", "BY", "DO", "IF", "IT", "MY", "NO", "SO",
+                 "UP", "US", "WE", "ME", "HE", "GO", "AM", "PM"}
+
+UNITS = re.compile(r"\b(\d{1,4})\s*(?:units?|u)\b|\bx\s*(\d{1,3})\b|\b(\d{1,3})\s*x\b", re.I)
+DATE_ISO = re.compile(r"\b(20\d{2})-(\d{1,2})-(\d{1,2})\b")
+DATE_US = re.compile(r"\b(\d{1,2})/(\d{1,2})/(20\d{2})\b")
+
+
+@dataclass(frozen=True)
+class CodeMention:
+    code: str
+    code_set: str  # CPT | HCPCS | ICD10CM
+    start: int
+    alternative: bool = False  # a second reading of the same token (J1885 as ICD J18.85): dropped if unknown
+
+
+@dataclass
+class Recognized:
+    codes: list[CodeMention] = field(default_factory=list)
+    modifiers: list[str] = field(default_factory=list)
+    units: list[int] = field(default_factory=list)
+    dates: list[int] = field(default_factory=list)  # YYYYMMDD
+
+    @property
+    def code_strings(self) -> list[str]:
+        return list(dict.fromkeys(m.code for m in self.codes))
+
+
+def normalize_icd10(token: str) -> str:
+    token = token.upper().replace(".", "")
+    return token if len(token) == 3 else f"{token[:3]}.{token[3:]}"
+
+
+def _mentions(text: str, bare_icd10: bool = True) -> list[CodeMention]:
+    found: dict[tuple[str, str], CodeMention] = {}
+
+    starts: set[int] = set()
+
+    def add(code: str, code_set: str, start: int) -> None:
+        alternative = start in starts and code_set == "ICD10CM"
+        found.setdefault((code, code_set), CodeMention(code, code_set, start, alternative))
+        starts.add(start)
+
+    for pattern in (CPT, CPT_CAT2, CPT_CAT3, CPT_PLA):
+        for m in pattern.finditer(text):
+            add(m.group(1).upper(), "CPT", m.start())
+    for m in HCPCS.finditer(text):
+        add(m.group(1).upper(), "HCPCS", m.start())
+    for m in ICD10_DOTTED.finditer(text):
+        add(normalize_icd10(m.group(1)), "ICD10CM", m.start())
+    for m in ICD10_BARE.finditer(text) if bare_icd10 else ():
+        token = m.group(1)
+        # Bare tokens are ambiguous with HCPCS (J1885) and words; require a digit-rich shape.
+        if len(token) >= 4 and sum(c.isdigit() for c in token) >= 2:
+            add(normalize_icd10(token), "ICD10CM", m.start())
+        elif len(token) == 3 and token[0].isupper() and token[1:].isdigit():
+            add(token.upper(), "ICD10CM", m.start())
+    return sorted(found.values(), key=lambda mention: mention.start)
+
+
+def find_modifiers(text: str) -> list[str]:
+    found: list[str] = []
+    for pattern in MODIFIER_PATTERNS:
+        for m in pattern.finditer(text):
+            found.append(m.group(1).upper())
+    for m in MODIFIER_LIST.finditer(text):
+        found.append(m.group(1).upper())
+        found += [t.upper() for t in re.findall(rf"\b{MODIFIER_TOKEN}\b", m.group(2), re.I)]
+    return [mod for mod in dict.fromkeys(found) if mod not in NOT_MODIFIERS]
+
+
+def _dates(text: str) -> list[int]:
+    found = []
+    for y, mo, d in DATE_ISO.findall(text):
+        found.append((int(y), int(mo), int(d)))
+    for mo, d, y in DATE_US.findall(text):
+        found.append((int(y), int(mo), int(d)))
+    valid = []
+    for y, mo, d in found:
+        try:
+            date(y, mo, d)
+        except ValueError:
+            continue
+        valid.append(y * 10000 + mo * 100 + d)
+    return valid
+
+
+def recognize(text: str) -> Recognized:
+    return Recognized(
+        codes=_mentions(text),
+        modifiers=find_modifiers(text),
+        units=[int(next(g for g in m.groups() if g)) for m in UNITS.finditer(text)],
+        dates=_dates(text),
+    )
+
+
+def codes_in(text: str) -> tuple[str, ...]:
+    """Code-shaped tokens in a passage or answer. ICD-10-CM only with its dot: written text uses the dot, and
+    bare forms collide with document ids such as LCD L33569."""
+    return tuple(dict.fromkeys(m.code for m in _mentions(text, bare_icd10=False)))

@@ -1,0 +1,67 @@
+"""Hybrid passage retrieval: dense + BM25 fused by RRF in Qdrant, codes as a boost, then diversity."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from rag.providers.embedding import Embedder
+from rag.providers.sparse import Bm25Encoder
+from rag.stores.catalog import Catalog
+from rag.stores.schema import release_key
+from rag.stores.vectors import Hit, SearchMode, VectorQuery, VectorStore
+
+
+@dataclass
+class Retrieved:
+    hits: list[Hit]
+    embed_ms: float = 0.0
+    search_ms: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def diversify(hits: Sequence[Hit], limit: int, per_document: int) -> list[Hit]:
+    """Keep rank order but cap passages per document, so one long document cannot fill every slot."""
+    kept, per_doc = [], {}
+    for hit in hits:
+        key = (hit.passage.source, hit.passage.doc_id)
+        if per_doc.get(key, 0) >= per_document:
+            continue
+        per_doc[key] = per_doc.get(key, 0) + 1
+        kept.append(hit)
+        if len(kept) == limit:
+            break
+    return kept
+
+
+class HybridRetriever:
+    def __init__(self, store: VectorStore, embedder: Embedder, catalog: Catalog, *, candidate_k: int = 30,
+                 per_document: int = 2, mode: SearchMode = "hybrid"):
+        self.store, self.embedder, self.catalog = store, embedder, catalog
+        self.sparse = Bm25Encoder()
+        self.candidate_k, self.per_document, self.mode = candidate_k, per_document, mode
+        self._releases: list[str] | None = None
+        self._catalog_mtime = -1.0
+
+    def active_releases(self) -> list[str]:
+        mtime = self.catalog.mtime()
+        if mtime != self._catalog_mtime:
+            active = self.catalog.active("passages")
+            self._releases = [release_key(name, r.version) for name, r in active.items()]
+            self._catalog_mtime = mtime
+        return self._releases or []
+
+    def retrieve(self, question: str, *, limit: int = 5, boost_codes: Sequence[str] = (),
+                 kinds: Sequence[str] | None = None, mode: SearchMode | None = None) -> Retrieved:
+        mode = mode or self.mode
+        started = time.perf_counter()
+        dense = self.embedder.embed_query(question) if mode != "sparse" else None
+        sparse = self.sparse.query(question) if mode != "dense" else None
+        embedded = time.perf_counter()
+        hits = self.store.search(VectorQuery(
+            dense=dense, sparse=sparse, limit=max(self.candidate_k, limit), candidate_k=self.candidate_k,
+            releases=self.active_releases(), boost_codes=list(boost_codes), kinds=kinds, mode=mode))
+        searched = time.perf_counter()
+        return Retrieved(diversify(hits, limit, self.per_document), embed_ms=(embedded - started) * 1000,
+                         search_ms=(searched - embedded) * 1000)
