@@ -27,6 +27,7 @@ from ingest.write_reference import LoadReport, write_release
 from rag.settings import Settings, get_settings
 from rag.stores.catalog import Catalog
 from rag.stores.schema import DATASETS
+from rag.stores.vectors import VectorStoreBusy
 
 console = Console(stderr=True)
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -259,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with run.progress:
             dispatch(args, run)
-    except IngestError as error:
+    except (IngestError, VectorStoreBusy) as error:
         console.print(f"[red]error:[/] {error}")
         console.print("Nothing from the failed file was activated; the previous release still serves.")
         return 2

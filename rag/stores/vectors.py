@@ -58,6 +58,10 @@ def _similarity(query: VectorQuery, vectors) -> float:
     return float(np.dot(query.dense, np.asarray(vector))) if vector is not None else 0.0
 
 
+class VectorStoreBusy(RuntimeError):
+    """The embedded shard is open in another process (a running server or ingest)."""
+
+
 class VectorStore(abc.ABC):
     @abc.abstractmethod
     def upsert(self, points: Sequence[EmbeddedPassage]) -> None: ...
@@ -94,7 +98,14 @@ class EdgeVectorStore(VectorStore):
         self._qe = qe
         path = Path(path)
         if (path / "edge_config.json").exists() or any(path.glob("segments*")):
-            self._shard = qe.EdgeShard.load(str(path))
+            try:
+                self._shard = qe.EdgeShard.load(str(path))
+            except Exception as error:  # the binding raises a bare Exception
+                if "WouldBlock" in str(error):
+                    raise VectorStoreBusy(
+                        f"the embedded vector store at {path} is open in another process (a running server or "
+                        "ingest): stop it first, or use a Qdrant server (CASEPILOT_VECTOR_BACKEND=qdrant)") from error
+                raise
         else:
             path.mkdir(parents=True, exist_ok=True)
             config = qe.EdgeConfig(

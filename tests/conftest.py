@@ -1,0 +1,71 @@
+"""Shared fixtures. Test tiers are named for what they touch: unit, store, http, browser, llm."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+CORPORA = REPO / "corpora"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"../shared/data is absent ({SHARED_DATA}): the real CMS/CDC data lives only beside the "
+                    "repository in this workplace")
+    return SHARED_DATA
+
+
+def _ingest(data_dir: Path, with_shared: bool) -> Path:
+    from ingest.cli import Run, ingest_corpora, ingest_shared
+    from rag.settings import Settings
+
+    run = Run(Settings(data_dir=data_dir))
+    try:
+        with run.progress:
+            ingest_corpora(run, CORPORA, icd10cm=_icd10cm_loader_available())
+            if with_shared and SHARED_DATA.is_dir():
+                ingest_shared(run, SHARED_DATA)
+    finally:
+        run.close()
+    return data_dir
+
+
+def _icd10cm_loader_available() -> bool:
+    try:
+        import ingest.loaders.icd10cm  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def corpus_data_dir(tmp_path_factory) -> Path:
+    """The bundled corpora (and ICD-10-CM) ingested into a fresh data directory, once per test session."""
+    return _ingest(tmp_path_factory.mktemp("corpus-data"), with_shared=False)
+
+
+@pytest.fixture(scope="session")
+def full_data_dir(tmp_path_factory) -> Path:
+    """Corpora plus the real NCCI PTP/MUE tables and the 2020 HCPCS file from ../shared/data."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"../shared/data is absent ({SHARED_DATA})")
+    return _ingest(tmp_path_factory.mktemp("full-data"), with_shared=True)
+
+
+@pytest.fixture(scope="session")
+def query_service(full_data_dir):
+    """One warm query service over the full data (embedded edge engine), shared by the session."""
+    from rag.service import QueryService
+    from rag.settings import Settings
+
+    service = QueryService.from_settings(Settings(data_dir=full_data_dir))
+    yield service
+    service.close()
