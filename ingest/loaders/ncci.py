@@ -25,6 +25,8 @@ from rag.stores.schema import NO_DATE, MueLimit, PtpEdit
 
 CODE = re.compile(r"^[0-9A-Z]{4}[0-9A-Z]$")
 DATE = re.compile(r"^(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$")
+NOT_PTP = "no PTP data rows found in the first 50 lines: not a CMS PTP edit file (ccipra/ccioph TXT)"
+NOT_MUE = "no MUE header row (first cell 'HCPCS/CPT Code') found: not a CMS MUE table"
 PTP_DATASETS = {"ccipra": "ptp_practitioner", "ccioph": "ptp_hospital"}
 MUE_DATASETS = {"practitioner": "mue_practitioner", "outpatient": "mue_hospital", "hospital": "mue_hospital",
                 "dme": "mue_dme"}
@@ -61,10 +63,11 @@ def iter_ptp_txt(lines: Iterable[str], file: str) -> Iterator[PtpEdit | RowError
                 in_data = True
             else:
                 if number > 50:
-                    raise IngestError(file, "no PTP data rows found in the first 50 lines: not a CMS "
-                                            "PTP edit file (ccipra/ccioph TXT)", number)
+                    raise IngestError(file, NOT_PTP, number)
                 continue
         yield _ptp_row(fields, file, number)
+    if not in_data:
+        raise IngestError(file, NOT_PTP)
 
 
 def load_ptp_txt(paths: Path | list[Path], version: str, dataset: str | None = None) -> ParsedRelease:
@@ -134,10 +137,11 @@ def iter_mue_rows(rows: Iterable[tuple[int, list[str]]], file: str) -> Iterator[
             if cells[0].strip().upper().startswith("HCPCS"):
                 in_data = True
             elif line > 60:
-                raise IngestError(file, "no MUE header row (first cell 'HCPCS/CPT Code') found: "
-                                        "not a CMS MUE table", line)
+                raise IngestError(file, NOT_MUE, line)
             continue
         yield _mue_row(cells, file, line)
+    if not in_data:
+        raise IngestError(file, NOT_MUE)
 
 
 def _csv_rows(text: io.TextIOBase) -> Iterator[tuple[int, list[str]]]:
