@@ -12,6 +12,8 @@ from ingest.records import IngestError
 
 
 def sha256_of(path: Path) -> str:
+    if not Path(path).is_file():
+        raise IngestError(path, "file not found")
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
