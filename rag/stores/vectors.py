@@ -186,7 +186,7 @@ class EdgeVectorStore(VectorStore):
             prefetches = [qe.Prefetch(limit=query.candidate_k, query=dense, filter=base),
                           qe.Prefetch(limit=query.candidate_k, query=sparse, filter=base)]
             if query.boost_codes:
-                prefetches.append(qe.Prefetch(limit=query.candidate_k, query=sparse or dense,
+                prefetches.append(qe.Prefetch(limit=query.candidate_k, query=dense,
                                               filter=self._filter(query, query.boost_codes)))
             request = qe.QueryRequest(limit=query.limit, prefetches=prefetches, query=qe.Fusion.Rrf(k=RRF_K),
                                       with_payload=True, with_vector=[DENSE_VECTOR])
@@ -293,7 +293,7 @@ class QdrantClientVectorStore(VectorStore):
             prefetch = [m.Prefetch(query=dense, using=DENSE_VECTOR, limit=query.candidate_k, filter=base),
                         m.Prefetch(query=sparse, using=SPARSE_VECTOR, limit=query.candidate_k, filter=base)]
             if query.boost_codes:
-                prefetch.append(m.Prefetch(query=sparse, using=SPARSE_VECTOR, limit=query.candidate_k,
+                prefetch.append(m.Prefetch(query=dense, using=DENSE_VECTOR, limit=query.candidate_k,
                                            filter=self._filter(query, query.boost_codes)))
             result = self._client.query_points(self.collection, prefetch=prefetch,
                                                query=m.FusionQuery(fusion=m.Fusion.RRF), limit=query.limit,

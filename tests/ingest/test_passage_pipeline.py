@@ -1,0 +1,86 @@
+"""Embed + write steps against both real Qdrant engines: idempotent re-runs and release switches."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from ingest.pipeline import PassageWriter
+from rag.providers.embedding import SentenceTransformerEmbedder
+from rag.retrieve import HybridRetriever
+from rag.stores.catalog import Catalog
+from rag.stores.schema import Passage
+from rag.stores.vectors import EdgeVectorStore, QdrantClientVectorStore
+
+pytestmark = pytest.mark.store
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(params=["edge", "qdrant-client-local"])
+def store(request, tmp_path):
+    if request.param == "edge":
+        engine = EdgeVectorStore(tmp_path / "edge")
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # local mode warns that payload indexes are a no-op there
+            engine = QdrantClientVectorStore(":memory:", "passages")
+    yield engine
+    engine.close()
+
+
+def passages(version: str, texts: list[str]) -> list[Passage]:
+    return [Passage(source="guidelines", doc_id=f"doc{i}", version=version, chunk=0, text=text,
+                    title=f"Doc {i}", codes=("22514",) if "kyphoplasty" in text.lower() else ())
+            for i, text in enumerate(texts)]
+
+
+TEXTS = ["Kyphoplasty creates a cavity with a balloon before bone cement is injected.",
+         "Modifier 25 marks a significant, separately identifiable evaluation and management service.",
+         "Medically unlikely edits cap the units of service reported per day."]
+
+
+def test_rerun_embeds_nothing_and_writes_no_duplicates(store, embedder, tmp_path):
+    writer = PassageWriter(store, embedder, Catalog(tmp_path))
+    first = writer.write("guidelines", "v1", passages("v1", TEXTS))
+    again = writer.write("guidelines", "v1", passages("v1", TEXTS))
+    assert (first.embedded, again.embedded, again.unchanged) == (3, 0, 3)
+    assert store.count() == 3
+    edited = TEXTS[:2] + ["Medically unlikely edits (MUEs) cap units per day; MAI 3 edits can be appealed."]
+    third = writer.write("guidelines", "v1", passages("v1", edited))
+    assert (third.embedded, third.unchanged) == (1, 2)
+    assert store.count() == 3
+
+
+def test_new_version_becomes_visible_only_when_complete_and_replaces_the_old(store, embedder, tmp_path):
+    catalog = Catalog(tmp_path)
+    writer = PassageWriter(store, embedder, catalog)
+    writer.write("guidelines", "v1", passages("v1", TEXTS))
+    retriever = HybridRetriever(store, embedder, catalog)
+    before = retriever.retrieve("kyphoplasty balloon cement", limit=3)
+    assert before.hits[0].passage.version == "v1" and "22514" in before.hits[0].passage.codes
+    # A new version written but not activated is invisible to queries filtered by the catalog.
+    store.upsert(writer.embed(passages("v2", ["Kyphoplasty v2 text about balloons and cement."])))
+    during = retriever.retrieve("kyphoplasty balloon cement", limit=5)
+    assert {h.passage.version for h in during.hits} == {"v1"}
+    report = writer.write("guidelines", "v2", passages("v2", TEXTS[:2]))
+    assert report.removed == 3  # every v1 point is gone
+    after = retriever.retrieve("kyphoplasty balloon cement", limit=5)
+    assert {h.passage.version for h in after.hits} == {"v2"}
+    assert store.count() == 2
+
+
+def test_hybrid_search_finds_by_meaning_and_by_exact_words(store, embedder, tmp_path):
+    catalog = Catalog(tmp_path)
+    PassageWriter(store, embedder, catalog).write("guidelines", "v1", passages("v1", TEXTS))
+    retriever = HybridRetriever(store, embedder, catalog)
+    by_meaning = retriever.retrieve("bone cement spine fracture", limit=1).hits[0]
+    assert by_meaning.passage.doc_id == "doc0" and by_meaning.similarity > 0.3
+    by_words = retriever.retrieve("MUE units per day", limit=1, mode="sparse").hits[0]
+    assert by_words.passage.doc_id == "doc2"
+    boosted = retriever.retrieve("separately identifiable service", limit=3, boost_codes=["22514"]).hits
+    assert {h.passage.doc_id for h in boosted[:2]} >= {"doc1", "doc0"}
