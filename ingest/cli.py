@@ -168,6 +168,9 @@ def ingest_shared(run: Run, shared: Path) -> None:
     hcpcs_zip = shared / "hcpcs_level2_2020_cms" / "2020-Alpha-Numeric-HCPCS-File.zip"
     if hcpcs_zip.exists():
         ingest_hcpcs(run, hcpcs_zip, "2020")
+    pdfs = sorted((shared / "hcpcs_level2_2019_cms").glob("*.pdf"))
+    if pdfs:
+        ingest_documents(run, pdfs, "cms-hcpcs-2019-pdf", "2019")
 
 
 def show_status(settings: Settings) -> None:
