@@ -1,0 +1,33 @@
+# The two commands a newcomer needs (see README): `make run` and `make test`.
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: run test install ingest serve bench
+
+$(BIN)/python:
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# torch first and pinned: 2.13.0 is the CPU build on this machine; anything else pulls CUDA.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[eval,test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+ingest: install
+	$(BIN)/casepilot-ingest all
+
+serve: install
+	$(BIN)/casepilot-serve
+
+# Main job on the embedded default: ingest the bundled corpora (and ../shared/data when present), serve on :8000.
+run: ingest serve
+
+test: install
+	RAGAS_DO_NOT_TRACK=true HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python benchmarks/bench_ingest.py
