@@ -15,9 +15,12 @@ class IngestError(Exception):
     """A file that cannot be loaded at all; the message names the file and, where known, the line."""
 
     def __init__(self, file: str | Path, message: str, line: int | None = None):
-        self.file, self.line = str(file), line
+        self.file, self.message, self.line = str(file), message, line
         where = f"{file}:{line}" if line else str(file)
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self):  # raised in parser worker processes, so it must survive pickling
+        return type(self), (self.file, self.message, self.line)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from itertools import combinations
 from rag.answer import Citation, CodeCheck, MueFinding, PtpFinding
 from rag.codes import codes_in
 from rag.stores.reference import ReferenceStore, Sourced
-from rag.stores.schema import DATASETS, MODIFIER_INDICATORS, MUE_ADJUDICATION_INDICATORS, CodeRecord
+from rag.stores.schema import DATASETS, MODIFIER_INDICATORS, MUE_ADJUDICATION_INDICATORS, CodeRecord, row_locator
 
 TABLE_NAMES = {"ptp_practitioner": "practitioner", "ptp_hospital": "outpatient hospital",
                "mue_practitioner": "practitioner", "mue_hospital": "outpatient hospital", "mue_dme": "DME supplier"}
@@ -46,7 +46,7 @@ def format_date(value: int | None) -> str:
 def reference_citation(sourced: Sourced, snippet: str, row: int | None, codes: tuple[str, ...] = ()) -> Citation:
     release = sourced.release
     return Citation(marker=0, kind="reference", source=release.dataset, title=sourced.dataset_title,
-                    version=release.version, locator=f"row {row}" if row else "whole table",
+                    version=release.version, locator=row_locator(row) if row else "whole table",
                     url=sourced.official_url, snippet=snippet, codes=list(codes))
 
 

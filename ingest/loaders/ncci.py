@@ -15,13 +15,12 @@ import hashlib
 import io
 import json
 import re
-from functools import partial
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from ingest.loaders.files import open_text_members, sha256_of
+from ingest.loaders.files import open_text_members, parsed_in_worker, read_member_lines, sha256_of, text_members, without_gc
 from ingest.records import IngestError, ParsedRelease, RowError
-from rag.stores.schema import NO_DATE, MueLimit, PtpEdit
+from rag.stores.schema import NO_DATE, ROW_PART_STRIDE, MueLimit, PtpEdit
 
 CODE = re.compile(r"^[0-9A-Z]{4}[0-9A-Z]$")
 DATE = re.compile(r"^(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$")
@@ -50,7 +49,7 @@ def _ptp_row(fields: list[str], file: str, line: int) -> PtpEdit | RowError:
     return PtpEdit(col1, col2, prior == "*", int(eff), deletion, int(mod), rationale, line)
 
 
-def iter_ptp_txt(lines: Iterable[str], file: str) -> Iterator[PtpEdit | RowError]:
+def iter_ptp_txt(lines: Iterable[str], file: str, row_base: int = 0) -> Iterator[PtpEdit | RowError]:
     in_data = False
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip("\r\n")
@@ -65,48 +64,65 @@ def iter_ptp_txt(lines: Iterable[str], file: str) -> Iterator[PtpEdit | RowError
                 if number > 50:
                     raise IngestError(file, NOT_PTP, number)
                 continue
-        yield _ptp_row(fields, file, number)
+        yield _ptp_row(fields, file, row_base + number)
     if not in_data:
         raise IngestError(file, NOT_PTP)
 
 
+@without_gc
+def _parse_ptp_part(job: tuple[str, str | None, int]) -> list[PtpEdit | RowError]:
+    path, member, part = job
+    name, lines = read_member_lines(Path(path), member, "latin-1")
+    return list(iter_ptp_txt(lines, name, part * ROW_PART_STRIDE))
+
+
 def load_ptp_txt(paths: Path | list[Path], version: str, dataset: str | None = None) -> ParsedRelease:
-    """One release from one or more TXT files or zips (CMS splits a quarter into several parts)."""
+    """One release from one or more TXT files or zips (CMS splits a quarter into several parts).
+
+    Rows are numbered part * ROW_PART_STRIDE + line, so a citation names the part and its line.
+    """
     paths = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
     dataset = dataset or _dataset_from_name(paths[0], PTP_DATASETS, "ptp_practitioner")
 
     def items():
-        for path in paths:
-            for member, lines in open_text_members(path, suffixes=(".txt",), encoding="latin-1"):
-                yield from iter_ptp_txt(lines, member)
+        jobs = [(str(path), member) for path in paths for member in text_members(path, (".txt",))]
+        yield from parsed_in_worker(_parse_ptp_part,
+                                    [(path, member, part) for part, (path, member) in enumerate(jobs)])
 
     return ParsedRelease(dataset, version, _describe(paths), items(), _digest(paths))
+
+
+@without_gc
+def _parse_derived_part(job: tuple[str, int]) -> list[PtpEdit | RowError]:
+    path, part = job
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            groups = json.load(handle)
+    except (OSError, json.JSONDecodeError) as error:
+        raise IngestError(path, f"not a gzip JSON PTP part: {error}") from error
+    rows, row = [], part * ROW_PART_STRIDE
+    for group in groups:
+        if not (isinstance(group, list) and len(group) == 2 and isinstance(group[1], list)):
+            row += 1
+            rows.append(RowError(path, row, "expected [column1, [[column2, indicator, rationale], ...]]"))
+            continue
+        column1 = group[0]
+        for column2, indicator, rationale in group[1]:
+            row += 1
+            # Plain tuples in PtpEdit's field order: they cross the process boundary far cheaper.
+            rows.append((column1, column2, False, 0, NO_DATE, indicator, rationale, row))
+    return rows
 
 
 def load_ptp_derived_json(paths: list[Path], version: str, dataset: str = "ptp_practitioner") -> ParsedRelease:
     """The derived form: [column1, [[column2, modifier_indicator, rationale], ...]] per gzip part.
 
-    It carries no dates: effective date 0 means "not in source"; rows are numbered across parts.
+    It carries no dates: effective date 0 means "not in source". Rows are numbered per part, as for TXT parts.
     """
-    edit = partial(tuple.__new__, PtpEdit)  # skips NamedTuple's Python-level __new__: 2M rows
+    paths = [Path(p) for p in paths]
 
     def items():
-        row = 0
-        for path in paths:
-            try:
-                with gzip.open(path, "rt", encoding="utf-8") as handle:
-                    groups = json.load(handle)
-            except (OSError, json.JSONDecodeError) as error:
-                raise IngestError(path, f"not a gzip JSON PTP part: {error}") from error
-            for group in groups:
-                if not (isinstance(group, list) and len(group) == 2 and isinstance(group[1], list)):
-                    row += 1
-                    yield RowError(str(path), row, "expected [column1, [[column2, indicator, rationale], ...]]")
-                    continue
-                column1 = group[0]
-                for column2, indicator, rationale in group[1]:
-                    row += 1
-                    yield edit((column1, column2, False, 0, NO_DATE, indicator, rationale, row))
+        yield from parsed_in_worker(_parse_derived_part, [(str(p), i) for i, p in enumerate(paths)])
 
     return ParsedRelease(dataset, version, _describe(paths), items(), _digest(paths),
                          notes=["derived JSON: no effective or deletion dates"])

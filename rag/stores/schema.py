@@ -53,6 +53,15 @@ DATASETS: dict[str, DatasetSpec] = {
 
 NO_DATE = 99991231  # stored for "no deletion / termination date"
 
+# A source split into parts (zip members, numbered JSON files) numbers its rows part * stride + line,
+# so one integer cites both the part and the line within it.
+ROW_PART_STRIDE = 10_000_000
+
+
+def row_locator(row: int) -> str:
+    part, line = divmod(row, ROW_PART_STRIDE)
+    return f"row {line}" if part == 0 else f"part {part + 1}, row {line}"
+
 CODE_SETS = ("CPT", "HCPCS", "ICD10CM", "MODIFIER")
 
 MODIFIER_INDICATORS = {

@@ -1,0 +1,404 @@
+"""CMS HCPCS Level II alpha-numeric file ("ANWEB"), as CMS publishes it.
+
+Accepted inputs: the annual or quarterly zip (the fixed-width TXT inside it is preferred over the CSV/XLSX
+copies), a bare ANWEB TXT, a CSV in the ANWEB column layout, or an XLSX with the same header row.
+
+The TXT holds 320-column fixed-width records after a few disclaimer lines. Field positions (1-based,
+inclusive) are those of the CMS record layout (``HCPCS2019_recordlayout.txt`` in 2019-HCPCS-Record-Layout.zip,
+"HCPCS Contractor Record"); they were checked field by field against HCPC2020_ANWEB_w_disclaimer.txt and the
+CMS spreadsheet of the same release. RECID 3 starts a procedure code, 4 continues its long description,
+7 starts a modifier (code in columns 4-5), 8 continues a modifier's long description.
+
+One CodeRecord per code: code_set "HCPCS" for procedure codes, "MODIFIER" for the two-character modifiers.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ingest.loaders.files import sha256_of
+from ingest.records import IngestError, ParsedRelease, RowError
+from rag.stores.schema import CodeRecord
+
+DATASET = "hcpcs"
+ORIGIN = "CMS HCPCS Level II"
+HEADER_SEARCH_LINES = 50  # disclaimers come first; data must start within this many lines
+
+# (column name as in the CMS spreadsheet/CSV header, first column, last column), 1-based inclusive.
+# Repeated fields (OCCURS in the layout) are numbered as the spreadsheet numbers them.
+FIXED_WIDTH: list[tuple[str, int, int]] = [
+    ("HCPC", 1, 5),  # procedure code; modifiers sit in columns 4-5
+    ("SEQNUM", 6, 10),
+    ("RECID", 11, 11),
+    ("LONG DESCRIPTION", 12, 91),
+    ("SHORT DESCRIPTION", 92, 119),
+    *[(f"PRICE{i + 1}", 120 + 2 * i, 121 + 2 * i) for i in range(4)],  # pricing indicator x4
+    ("MULT_PI", 128, 128),
+    *[(f"CIM{i + 1}", 129 + 6 * i, 134 + 6 * i) for i in range(3)],  # coverage issues manual x3
+    *[(f"MCM{i + 1}", 147 + 8 * i, 154 + 8 * i) for i in range(3)],  # Medicare carriers manual x3
+    ("STATUTE", 171, 180),
+    *[(f"LABCERT{i + 1}", 181 + 3 * i, 183 + 3 * i) for i in range(8)],
+    *[(f"XREF{i + 1}", 205 + 5 * i, 209 + 5 * i) for i in range(5)],
+    ("COV", 230, 230),
+    ("ASC_GRP", 231, 232),
+    ("ASC_DT", 233, 240),
+    ("OPPS", 241, 243),  # MOG payment group
+    ("OPPS_PI", 244, 244),
+    ("OPPS_DT", 245, 252),
+    ("PROCNOTE", 253, 256),
+    ("BETOS", 257, 259),
+    *[(f"TOS{i + 1}", 261 + i, 261 + i) for i in range(5)],  # column 260 is filler
+    ("ANEST_BU", 266, 268),
+    ("ADD DT", 269, 276),
+    ("ACT EFF DT", 277, 284),
+    ("TERM DT", 285, 292),
+    ("ACTION CD", 293, 293),
+    # 294-320 filler
+]
+_SLICES = [(name, start - 1, end) for name, start, end in FIXED_WIDTH]
+
+COVERAGE = {
+    "C": "carrier judgment",
+    "D": "special coverage instructions apply",
+    "I": "not payable by Medicare",
+    "M": "non-covered by Medicare",
+    "S": "non-covered by Medicare statute",
+}
+ACTIONS = {
+    "A": "add procedure or modifier code",
+    "B": "change in both administrative data field and long description",
+    "C": "change in long description",
+    "D": "discontinue procedure or modifier code",
+    "F": "change in administrative data field",
+    "N": "no maintenance for this code",
+    "P": "payment change",
+    "R": "re-activate discontinued/deleted procedure or modifier code",
+    "S": "change in short description",
+    "T": "miscellaneous change (BETOS, type of service)",
+}
+
+PROCEDURE = re.compile(r"^[A-Z][0-9]{4}$")
+MODIFIER = re.compile(r"^[A-Z0-9]{2}$")
+DATE = re.compile(r"^(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$")
+FIRST_LINE = {"3": "HCPCS", "7": "MODIFIER"}
+CONTINUES = {"4": "3", "8": "7"}
+
+_MONTH_NAMES = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+                "november", "december"]
+_MONTHS = {**{m: f"{i:02d}" for i, m in enumerate(_MONTH_NAMES, start=1)},
+           **{m[:3]: f"{i:02d}" for i, m in enumerate(_MONTH_NAMES, start=1)}, "sept": "09"}
+_MONTH = "(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + ")"
+
+
+def _latin1_fallback(error: UnicodeDecodeError) -> tuple[str, int]:
+    return error.object[error.start:error.end].decode("latin-1"), error.end
+
+
+codecs.register_error("casepilot-latin1", _latin1_fallback)
+
+
+def _decode(raw: bytes) -> str:
+    """UTF-8 (the CSVs people re-save), else Windows-1252 (CMS's TXT: 0x92 quotes) with latin-1 for gaps."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="casepilot-latin1")
+
+
+# ------------------------------------------------------------------ version
+
+def infer_version(name: str) -> str | None:
+    """'HCPC2026_OCT_ANWEB' -> '2026-10'; 'january-2026-...' or '2026-JAN' -> '2026-01';
+    'HCPC2020_ANWEB' or '2020-Alpha-Numeric-HCPCS-File' -> '2020'."""
+    lowered = Path(name).name.lower()
+    match = re.search(rf"((?:19|20)\d\d)[_\- ]?{_MONTH}(?![a-z])", lowered)
+    if match:
+        return f"{match.group(1)}-{_MONTHS[match.group(2)]}"
+    match = re.search(rf"(?<![a-z]){_MONTH}[_\- ]?((?:19|20)\d\d)(?!\d)", lowered)
+    if match:
+        return f"{match.group(2)}-{_MONTHS[match.group(1)]}"
+    match = re.search(r"(?:hcpc|hcpcs)[_\-]?((?:19|20)\d\d)", lowered) or re.search(r"(?<!\d)((?:19|20)\d\d)(?!\d)",
+                                                                                    lowered)
+    return match.group(1) if match else None
+
+
+# ------------------------------------------------------------------ raw records from each format
+
+@dataclass
+class _Raw:
+    fields: dict[str, str]
+    file: str
+    line: int
+
+
+def _looks_fixed_width(line: str) -> bool:
+    return (len(line) >= 12 and line[10] in "3478" and line[5:10].isdigit()
+            and bool(line[:5].strip()) and " " not in line[:5].strip())
+
+
+def _fixed_width_records(text: str, file: str) -> Iterator[_Raw | RowError]:
+    in_data = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        if not in_data:
+            if not _looks_fixed_width(line):
+                if number >= HEADER_SEARCH_LINES:
+                    raise IngestError(file, "no HCPCS fixed-width record (code, sequence number, RECID 3/4/7/8) "
+                                            f"in the first {HEADER_SEARCH_LINES} lines: not a CMS HCPCS ANWEB file",
+                                      number)
+                continue
+            in_data = True
+        if len(line) < 12:
+            yield RowError(file, number, f"record is {len(line)} characters long; expected a 320-column "
+                                         "fixed-width HCPCS record")
+            continue
+        yield _Raw({name: line[start:end].strip() for name, start, end in _SLICES}, file, number)
+    if not in_data:
+        raise IngestError(file, "no HCPCS fixed-width record (code, sequence number, RECID 3/4/7/8) found: "
+                                "not a CMS HCPCS ANWEB file")
+
+
+def _header_index(cells: list[str]) -> dict[str, int] | None:
+    names = [c.strip().upper() for c in cells]
+    if not names or names[0] != "HCPC" or "RECID" not in names or "LONG DESCRIPTION" not in names:
+        return None
+    return {name: i for i, name in enumerate(names) if name}
+
+
+def _table_records(rows: Iterable[tuple[int, list[str]]], file: str) -> Iterator[_Raw | RowError]:
+    header: dict[str, int] | None = None
+    for number, cells in rows:
+        if not any(c.strip() for c in cells):
+            continue
+        if header is None:
+            header = _header_index(cells)
+            if header is None and number >= HEADER_SEARCH_LINES:
+                raise IngestError(file, "no ANWEB header row (HCPC, SEQNUM, RECID, LONG DESCRIPTION, ...) in the "
+                                        f"first {HEADER_SEARCH_LINES} rows: not a CMS HCPCS ANWEB file", number)
+            continue
+        yield _Raw({name: cells[i].strip() if i < len(cells) else "" for name, i in header.items()}, file, number)
+    if header is None:
+        raise IngestError(file, "no ANWEB header row (HCPC, SEQNUM, RECID, LONG DESCRIPTION, ...): "
+                                "not a CMS HCPCS ANWEB file")
+
+
+def _csv_rows(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    start = 1
+    for cells in reader:
+        yield start, cells  # the line the record starts on, even when a quoted cell spans lines
+        start = reader.line_num + 1
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _xlsx_rows(source, file: str) -> Iterator[tuple[int, list[str]]]:
+    import warnings
+
+    from openpyxl import load_workbook
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # CMS workbooks carry page headers that openpyxl cannot parse
+        try:
+            book = load_workbook(source, read_only=True, data_only=True)
+        except Exception as error:  # openpyxl raises several unrelated types for a bad file
+            raise IngestError(file, f"not a readable XLSX workbook: {error}") from error
+        try:  # read the sheet inside the warnings context (about 12,000 rows)
+            rows = [[_cell(v) for v in row] for row in book.worksheets[0].iter_rows(values_only=True)]
+        finally:
+            book.close()
+    yield from enumerate(rows, start=1)
+
+
+def _text_records(text: str, file: str) -> Iterator[_Raw | RowError]:
+    """A TXT or CSV: delimited if an ANWEB header row comes first (always, for a .csv), else fixed-width."""
+    if file.lower().endswith(".csv"):
+        return _table_records(_csv_rows(text, ","), file)
+    for line in text.splitlines()[:HEADER_SEARCH_LINES]:
+        head = line.lstrip().upper()
+        if head.startswith("HCPC,") or head.startswith('"HCPC",'):
+            return _table_records(_csv_rows(text, ","), file)
+        if head.startswith("HCPC\t"):
+            return _table_records(_csv_rows(text, "\t"), file)
+        if _looks_fixed_width(line):
+            break
+    return _fixed_width_records(text, file)
+
+
+_PREFERENCE = (".txt", ".csv", ".xlsx")
+
+
+def _zip_member(archive: zipfile.ZipFile, path: Path) -> str:
+    names = [n for n in archive.namelist() if not n.endswith("/")]
+    candidates = [n for n in names if "anweb" in Path(n).name.lower() and Path(n).suffix.lower() in _PREFERENCE]
+    if not candidates:
+        raise IngestError(path, f"zip holds no HCPCS ANWEB file (.txt, .csv or .xlsx); members: {sorted(names)}")
+    return min(candidates, key=lambda n: (_PREFERENCE.index(Path(n).suffix.lower()), n))
+
+
+def _records(path: Path) -> tuple[str, Iterator[_Raw | RowError]]:
+    """(the file the records come from, the raw records)."""
+    if not path.exists():
+        raise IngestError(path, "file not found")
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):  # a workbook is itself a zip: test for it first
+        return str(path), _table_records(_xlsx_rows(path, str(path)), str(path))
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            member = _zip_member(archive, path)
+            raw = archive.read(member)
+        file = f"{path}!{member}"
+        if member.lower().endswith(".xlsx"):
+            return file, _table_records(_xlsx_rows(io.BytesIO(raw), file), file)
+        return file, _text_records(_decode(raw), file)
+    if suffix == ".xls":
+        raise IngestError(path, "legacy .xls workbooks are not read; load the ANWEB TXT from the same CMS zip "
+                                "(or the zip itself), or save the sheet as XLSX/CSV")
+    return str(path), _text_records(_decode(path.read_bytes()), str(path))
+
+
+# ------------------------------------------------------------------ assembling codes
+
+@dataclass
+class _Pending:
+    raw: _Raw
+    code: str
+    code_set: str
+    recid: str
+    extra: list[str] = field(default_factory=list)
+
+
+def _date(value: str, name: str, raw: _Raw) -> int | None | RowError:
+    if not value or value.strip("0") == "":
+        return None
+    if not DATE.match(value):
+        return RowError(raw.file, raw.line, f"{name} {value!r} is not a YYYYMMDD date")
+    return int(value)
+
+
+def _listed(fields: dict[str, str], prefix: str, count: int) -> list[str]:
+    return [v for v in (fields.get(f"{prefix}{i}", "") for i in range(1, count + 1)) if v]
+
+
+def _record(pending: _Pending) -> CodeRecord | RowError:
+    raw, f = pending.raw, pending.raw.fields
+    dates = {}
+    for key, column in (("effective", "ACT EFF DT"), ("termination", "TERM DT"), ("add_date", "ADD DT"),
+                        ("asc_date", "ASC_DT"), ("opps_date", "OPPS_DT")):
+        value = _date(f.get(column, ""), column, raw)
+        if isinstance(value, RowError):
+            return value
+        dates[key] = value
+    long_description = " ".join(part for part in [f.get("LONG DESCRIPTION", ""), *pending.extra] if part)
+    coverage = f.get("COV", "")
+    action = f.get("ACTION CD", "")
+    attributes = {
+        "coverage_code": coverage,
+        "coverage": COVERAGE.get(coverage, ""),
+        "betos": f.get("BETOS", ""),
+        "tos": _listed(f, "TOS", 5),
+        "pricing_indicators": _listed(f, "PRICE", 4),
+        "multiple_pricing": f.get("MULT_PI", ""),
+        "cim": _listed(f, "CIM", 3),
+        "mcm": _listed(f, "MCM", 3),
+        "statute": f.get("STATUTE", ""),
+        "lab_certification": _listed(f, "LABCERT", 8),
+        "cross_reference": _listed(f, "XREF", 5),
+        "asc_group": f.get("ASC_GRP", ""),
+        "asc_date": dates["asc_date"],
+        "opps": f.get("OPPS", ""),
+        "opps_indicator": f.get("OPPS_PI", ""),
+        "opps_date": dates["opps_date"],
+        "processing_note": f.get("PROCNOTE", ""),
+        "anesthesia_base_units": f.get("ANEST_BU", "").lstrip("0") if f.get("ANEST_BU", "").strip("0") else "",
+        "add_date": dates["add_date"],
+        "action_code": action,
+        "action": ACTIONS.get(action, ""),
+    }
+    attributes = {k: v for k, v in attributes.items() if v not in ("", None, [])}
+    attributes["origin"] = ORIGIN
+    return CodeRecord(code=pending.code, code_set=pending.code_set, short_description=f.get("SHORT DESCRIPTION", ""),
+                      long_description=long_description, effective_date=dates["effective"],
+                      termination_date=dates["termination"], attributes=attributes, row=raw.line)
+
+
+def assemble(items: Iterable[_Raw | RowError]) -> Iterator[CodeRecord | RowError]:
+    """Join first lines and continuation lines into one CodeRecord per code."""
+    pending: _Pending | None = None
+    seen: set[tuple[str, str]] = set()
+    for item in items:
+        if isinstance(item, RowError):
+            yield item
+            continue
+        f = item.fields
+        recid, code = f.get("RECID", "").strip(), f.get("HCPC", "").strip().upper()
+        if recid in FIRST_LINE:
+            if pending is not None:
+                yield _record(pending)
+                pending = None
+            code_set = FIRST_LINE[recid]
+            pattern = PROCEDURE if recid == "3" else MODIFIER
+            if not pattern.match(code):
+                kind = "a HCPCS Level II procedure code (letter + 4 digits)" if recid == "3" else \
+                    "a two-character modifier"
+                yield RowError(item.file, item.line, f"RECID {recid}: {code!r} is not {kind}")
+                continue
+            if (code_set, code) in seen:
+                yield RowError(item.file, item.line, f"{code} appears again as a first line (RECID {recid})")
+                continue
+            seen.add((code_set, code))
+            pending = _Pending(item, code, code_set, recid)
+        elif recid in CONTINUES:
+            if pending is None or pending.code != code or pending.recid != CONTINUES[recid]:
+                yield RowError(item.file, item.line, f"continuation record (RECID {recid}) for {code!r} without a "
+                                                     f"first line (RECID {CONTINUES[recid]}) for that code")
+                continue
+            text = f.get("LONG DESCRIPTION", "")
+            if text:
+                pending.extra.append(text)
+        else:
+            yield RowError(item.file, item.line, f"RECID {recid!r} is not 3, 4, 7 or 8 (code {code!r})")
+    if pending is not None:
+        yield _record(pending)
+
+
+def load_hcpcs(path: Path, version: str | None = None) -> ParsedRelease:
+    """Read a CMS HCPCS Level II file (zip, fixed-width TXT, ANWEB CSV or XLSX) into a release of codes.
+
+    The version is the argument, else inferred from the file name ("HCPC2020..." -> "2020",
+    "HCPC2026_OCT..." -> "2026-10"); an IngestError if neither gives one.
+    """
+    path = Path(path)
+    file, records = _records(path)
+    # Read up to the first record now, so that a file that is not HCPCS at all fails here, not in the writer.
+    first = next(records, None)
+    if version is None:
+        version = infer_version(path.name) or infer_version(file.rsplit("!", 1)[-1])
+        if version is None:
+            raise IngestError(path, "cannot infer the HCPCS release from the file name; pass version= "
+                                    "(e.g. '2026' or '2026-10')")
+
+    def items():
+        if first is not None:
+            yield from assemble(_chain(first, records))
+
+    return ParsedRelease(DATASET, version, str(path), items(), sha256_of(path))
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
