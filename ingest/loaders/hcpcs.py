@@ -138,6 +138,15 @@ class _Raw:
     line: int
 
 
+def _lines(text: str) -> list[str]:
+    """Lines split on LF (CRLF in CMS files) only: str.splitlines would also split on form feeds and other
+    control characters, and the line numbers cited would drift."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 def _looks_fixed_width(line: str) -> bool:
     return (len(line) >= 12 and line[10] in "3478" and line[5:10].isdigit()
             and bool(line[:5].strip()) and " " not in line[:5].strip())
@@ -145,7 +154,7 @@ def _looks_fixed_width(line: str) -> bool:
 
 def _fixed_width_records(text: str, file: str) -> Iterator[_Raw | RowError]:
     in_data = False
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_lines(text), start=1):
         if not line.strip():
             continue
         if not in_data:
@@ -228,7 +237,7 @@ def _text_records(text: str, file: str) -> Iterator[_Raw | RowError]:
     """A TXT or CSV: delimited if an ANWEB header row comes first (always, for a .csv), else fixed-width."""
     if file.lower().endswith(".csv"):
         return _table_records(_csv_rows(text, ","), file)
-    for line in text.splitlines()[:HEADER_SEARCH_LINES]:
+    for line in _lines(text)[:HEADER_SEARCH_LINES]:
         head = line.lstrip().upper()
         if head.startswith("HCPC,") or head.startswith('"HCPC",'):
             return _table_records(_csv_rows(text, ","), file)

@@ -11,6 +11,7 @@ the category, not copied to each code below it); ``parent`` lets a reader walk u
 from __future__ import annotations
 
 import hashlib
+import warnings
 from importlib import metadata, resources
 from typing import Iterator
 
@@ -45,13 +46,14 @@ def iter_icd10cm(cm) -> Iterator[CodeRecord]:
     seen: set[str] = set()
     row = 0
     block_titles: dict[str, str] = {}
+    category = ("", "", "")  # (code, title, block) of the category being walked
     for code in cm.get_all_codes(with_dots=True):  # preorder: chapter, block, category, subcategories ...
-        if cm.is_chapter(code):
+        if code[0].isdigit():  # chapters are named "1" .. "22"
             chapter, chapter_title = code, cm.get_description(code)
             continue
-        if code in seen or not cm.is_category_or_subcategory(code):
-            continue  # a block; or a one-category block named like its category (B99), seen already
-        seen.add(code)
+        if "-" in code or code in seen:
+            continue  # a block ("M80-M85"); or a one-category block's category (B99), emitted already
+        seen.add(code)  # the package names a one-category block like its category: both resolve to the code
         row += 1
         attributes: dict = {"billable": cm.is_leaf(code)}
         for key, getter in _NOTE_LISTS:
@@ -69,26 +71,26 @@ def iter_icd10cm(cm) -> Iterator[CodeRecord]:
             if note:
                 attributes["seventh_character_note"] = note
         parent = cm.get_parent(code)
-        category = code[:3]
-        if cm.is_category(code):
+        description = cm.get_description(code)
+        if len(code) == 3:  # a category: its family is its block
             block = parent
-            title = block_titles.get(block)
-            if title is None:
-                title = block_titles[block] = cm.get_description(block, prioritize_blocks=True)
-            family = title
+            if block not in block_titles:
+                block_titles[block] = cm.get_description(block, prioritize_blocks=True)
+            family = block_titles[block]
+            category = (code, description, block)  # preorder: the category comes before its codes
         else:
-            block = cm.get_parent(category)
-            family = cm.get_description(category)
-            attributes["category"] = category
-        attributes.update(parent=parent, block=block, block_title=block_titles.get(block, ""),
-                          chapter=chapter, chapter_title=chapter_title)
-        yield CodeRecord(code=code, code_set="ICD10CM", long_description=cm.get_description(code),
-                         short_description="", family=family, attributes=attributes, row=row)
+            attributes["category"], family, block = category
+        attributes.update(parent=parent, block=block, block_title=block_titles[block], chapter=chapter,
+                          chapter_title=chapter_title)
+        yield CodeRecord(code=code, code_set="ICD10CM", long_description=description, family=family,
+                         attributes=attributes, row=row)
 
 
 def load_icd10cm(version: str | None = None) -> ParsedRelease:
     """Every ICD-10-CM category, subcategory and code the installed package knows, as one release."""
-    import simple_icd_10_cm as cm  # builds the tree from the package's XML: import only when loading
+    with warnings.catch_warnings():  # the package reads its data with deprecated importlib.resources calls
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import simple_icd_10_cm as cm  # builds the tree from the package's XML: import only when loading
 
     xml_name, digest = _package_data()
     try:
