@@ -1,0 +1,86 @@
+"""Dependencies injected into the routers (FastAPI Depends): the services and the caller's access.
+
+All are
+``async def`` because none blocks: a sync dependency would cost a thread-pool hop on every request."""
+
+from __future__ import annotations
+
+from fastapi import Depends, Request, Response
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from rag.claims import ClaimChecker
+from rag.codepage import CodePages
+from rag.service import QueryService
+from rag.settings import Settings
+
+from api.access import Principal, seconds_to_midnight_utc
+from api.errors import ApiError
+from api.runtime import Runtime
+
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
+                              description="an API key (registered tier); without one, requests use the guest tier")
+bearer = HTTPBearer(auto_error=False, description="the same API key as a bearer token")
+
+
+async def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+async def get_settings(runtime: Runtime = Depends(get_runtime)) -> Settings:
+    return runtime.settings
+
+
+async def get_service(runtime: Runtime = Depends(get_runtime)) -> QueryService:
+    if runtime.service is None:
+        raise ApiError(503, "CasePilot is starting: the reference data and models are loading",
+                       headers={"Retry-After": "5"})
+    return runtime.service
+
+
+async def get_pages(runtime: Runtime = Depends(get_runtime), _: QueryService = Depends(get_service)) -> CodePages:
+    return runtime.pages
+
+
+async def get_claims(runtime: Runtime = Depends(get_runtime), _: QueryService = Depends(get_service)) -> ClaimChecker:
+    return runtime.claims
+
+
+def client_key(header_key: str | None, credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    if header_key:
+        return header_key.strip()
+    if credentials is not None and credentials.credentials:
+        return credentials.credentials.strip()
+    return None
+
+
+async def access(request: Request, response: Response, runtime: Runtime = Depends(get_runtime),
+           header_key: str | None = Depends(api_key_header),
+           credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
+    """Who is calling (guest or a key) and whether their daily quota allows one more request."""
+    key = client_key(header_key, credentials)
+    if key is not None:
+        principal = runtime.keys.verify(key)
+        if principal is None:
+            runtime.metrics.auth_failures.inc()
+            raise ApiError(401, "invalid API key: send a valid key in X-API-Key or Authorization: Bearer, "
+                                "or no key at all for the guest tier",
+                           headers={"WWW-Authenticate": 'Bearer realm="casepilot"'})
+    else:
+        if runtime.settings.guest_quota_per_day <= 0:
+            raise ApiError(401, "an API key is required on this server",
+                           headers={"WWW-Authenticate": 'Bearer realm="casepilot"'})
+        host = request.client.host if request.client else "unknown"
+        principal = Principal(tier="guest", identity=f"ip:{host}")
+    request.state.principal = principal
+    allowed, limit, remaining = runtime.quotas.hit(principal)
+    if not allowed:
+        runtime.metrics.quota_rejections.labels(principal.tier).inc()
+        retry = seconds_to_midnight_utc()
+        raise ApiError(429, f"the {principal.tier} quota of {limit} requests per day is used up; it resets at "
+                            f"midnight UTC" + (" (an API key gives a larger quota)" if principal.tier == "guest" else ""),
+                       headers={"Retry-After": str(retry), "X-RateLimit-Limit": str(limit),
+                                "X-RateLimit-Remaining": "0"},
+                       tier=principal.tier, limit=limit, retry_after=retry)
+    response.headers["X-RateLimit-Limit"] = str(limit)
+    response.headers["X-RateLimit-Remaining"] = str(remaining)
+    return principal

@@ -1,0 +1,464 @@
+"""Reading one incoming message: sender, threading headers, the text the sender wrote, and the questions in it.
+
+Real-world mail is parsed with the stdlib ``email`` package (``policy=email.policy.default``), leniently:
+
+- the body is the text/plain alternative when there is one, else the HTML one turned into text (BeautifulSoup);
+- quoted replies are removed: lines starting with ``>``, "On ... wrote:" attributions, HTML ``<blockquote>``
+  and the Gmail/Outlook/Thunderbird quote containers, Outlook's "From: ... Sent: ..." headers and
+  "-----Original Message-----" and everything below them;
+- signatures are removed: the ``-- `` delimiter, "Sent from my ...", and common sign-offs near the end;
+- the rest is split into questions on question marks, numbered or bulleted lines and blank-line paragraphs;
+- attachments are listed, never read;
+- whatever could not be read (damaged MIME, an unknown or wrong character set, bad base64) is said in plain
+  words in ``problems``, so the reply can tell the sender.
+
+Only a message with no usable From address is refused outright (:class:`UnreadableMail`): there is no one to
+answer.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, field
+from email import errors as email_errors
+from email import policy
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from email.utils import getaddresses, parseaddr
+
+from bs4 import BeautifulSoup
+
+STRUCTURE_DEFECTS = (
+    email_errors.StartBoundaryNotFoundDefect,
+    email_errors.CloseBoundaryNotFoundDefect,
+    email_errors.MultipartInvariantViolationDefect,
+    email_errors.NoBoundaryInMultipartDefect,
+    email_errors.FirstHeaderLineIsContinuationDefect,
+    email_errors.MissingHeaderBodySeparatorDefect,
+)
+ENCODING_DEFECTS = (
+    email_errors.InvalidBase64PaddingDefect,
+    email_errors.InvalidBase64CharactersDefect,
+    email_errors.InvalidBase64LengthDefect,
+)
+
+
+class UnreadableMail(ValueError):
+    """A message that cannot be answered at all (no sender to reply to)."""
+
+
+@dataclass
+class Attachment:
+    filename: str
+    content_type: str
+    size: int
+
+    def describe(self) -> str:
+        return f"{self.filename} ({self.content_type}, {human_size(self.size)})"
+
+
+@dataclass
+class ParsedMail:
+    sender: str                     # addr-spec of From:, as written
+    sender_name: str
+    subject: str
+    message_id: str | None
+    references: list[str]
+    text: str                       # what the sender wrote, quotes and signature removed
+    questions: list[str]
+    skipped_questions: list[str]    # over the per-message limit
+    attachments: list[Attachment]
+    problems: list[str]             # what could not be read, in words for the sender
+    automatic: str = ""             # why this looks machine-generated ("" if it does not)
+    size: int = 0
+    envelope_sender: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def _printable(text: str, limit: int = 80) -> str:
+    text = "".join(ch if ch.isprintable() else " " for ch in str(text))
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ---------------------------------------------------------------- headers
+
+def _raw_header(message: Message, name: str) -> str | None:
+    for key, value in message.raw_items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None
+
+
+def _header(message: Message, name: str) -> str:
+    """A header's decoded text, falling back to the raw text when the header parser gives up."""
+    try:
+        value = message.get(name)
+        return "" if value is None else str(value)
+    except Exception:  # malformed headers can make the lazy header parser raise
+        return _raw_header(message, name) or ""
+
+
+def _address(message: Message, name: str) -> tuple[str, str]:
+    try:
+        header = message.get(name)
+        addresses = getattr(header, "addresses", None) if header is not None else None
+        if addresses:
+            first = addresses[0]
+            if first.addr_spec and "@" in first.addr_spec:
+                return first.display_name or "", first.addr_spec
+    except Exception:
+        pass
+    raw = _raw_header(message, name)
+    if raw:
+        for display, addr in getaddresses([raw.replace("\r", " ").replace("\n", " ")]):
+            if "@" in addr:
+                return display, addr
+    return "", ""
+
+
+MSGID = re.compile(r"<[^<>\s]{1,250}>")
+
+
+def _message_ids(value: str) -> list[str]:
+    return MSGID.findall(value or "")
+
+
+# ---------------------------------------------------------------- text of a part
+
+def _guess_decode(payload: bytes) -> tuple[str, str]:
+    for name in ("utf-8", "windows-1252"):
+        try:
+            return payload.decode(name), name.upper() if name == "utf-8" else "Windows-1252"
+        except UnicodeDecodeError:
+            continue
+    return payload.decode("latin-1"), "ISO-8859-1"
+
+
+def decode_text_part(part: Message, problems: list[str]) -> str:
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:
+        payload = None
+    if payload is None:
+        raw = part.get_payload()
+        payload = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+    if any(isinstance(d, ENCODING_DEFECTS) for d in part.defects):
+        problems.append("part of the text was not valid base64, so some of it may be missing")
+    try:
+        declared = part.get_content_charset()
+    except Exception:
+        declared = None
+    label = declared or "us-ascii"
+    try:
+        codecs.lookup(label)
+    except LookupError:
+        text, used = _guess_decode(payload)
+        problems.append(f"the text was marked with the unknown character set {_printable(declared, 40)!r}; "
+                        f"I read it as {used}, so some characters may be wrong")
+        return text
+    try:
+        return payload.decode(label)
+    except UnicodeDecodeError:
+        text, used = _guess_decode(payload)
+        if not (declared in (None, "us-ascii") and used == "UTF-8"):  # undeclared UTF-8 is common and harmless
+            problems.append(f"the text was not valid {_printable(label, 40)}; I read it as {used}, "
+                            "so some characters may be wrong")
+        return text
+
+
+# ---------------------------------------------------------------- HTML to text
+
+BLOCK_TAGS = ("p", "div", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "section", "article",
+              "header", "footer", "ul", "ol", "dl", "dt", "dd", "hr")
+QUOTE_SELECTORS = ("blockquote", "div.gmail_quote", "div.gmail_extra", "div#appendonsend", "div#divRplyFwdMsg",
+                   "div.moz-cite-prefix", "div.yahoo_quoted", "div.OutlookMessageHeader")
+
+
+def html_to_text(html: str) -> str:
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style", "head", "title", "template"]):
+        tag.decompose()
+    for selector in QUOTE_SELECTORS:
+        for tag in soup.select(selector):
+            tag.decompose()
+    for tag in soup.find_all("br"):
+        tag.replace_with("\n")
+    for tag in soup.find_all("ol"):
+        for number, item in enumerate(tag.find_all("li", recursive=False), start=1):
+            item.insert(0, f"{number}. ")
+    for tag in soup.find_all("li"):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    for tag in soup.find_all(BLOCK_TAGS):
+        tag.insert_before("\n\n" if tag.name == "p" else "\n")
+        tag.insert_after("\n\n" if tag.name == "p" else "\n")
+    text = soup.get_text()
+    lines = [" ".join(line.replace("\xa0", " ").split()) for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+# ---------------------------------------------------------------- quotes and signatures
+
+ATTRIBUTION = re.compile(
+    r"^\s*(on\b.{0,300}\bwrote|am\b.{0,300}\bschrieb|le\b.{0,300}\ba écrit|el\b.{0,300}\bescribió)\s*:\s*$",
+    re.IGNORECASE)
+ORIGINAL = re.compile(r"^\s*-{2,}\s*(original message|ursprüngliche nachricht|message d'origine)\s*-{2,}\s*$",
+                      re.IGNORECASE)
+OUTLOOK_FROM = re.compile(r"^\s*\*?(from|von|de)\s*:\*?\s+\S", re.IGNORECASE)
+OUTLOOK_NEXT = re.compile(r"^\s*\*?(sent|date|gesendet|envoyé|to|subject)\s*:", re.IGNORECASE)
+UNDERSCORES = re.compile(r"^\s*_{20,}\s*$")
+SENT_FROM = re.compile(r"^\s*(sent from my\b|sent from (outlook|mail) for\b|get outlook for\b)", re.IGNORECASE)
+SIGN_OFF = re.compile(
+    r"^\s*(thanks|thank you|thanks in advance|thank you in advance|many thanks|thanks again|thx|ty|regards|"
+    r"best regards|kind regards|warm regards|warmest regards|best wishes|best|cheers|sincerely|"
+    r"yours sincerely|yours truly|respectfully|all the best|take care|br)\s*[,.!]*\s*(\w+\s*){0,3}$",
+    re.IGNORECASE)
+GREETING = re.compile(r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening)|greetings|hiya)\b[^?]{0,40}$",
+                      re.IGNORECASE)
+SIGNATURE_TAIL_LINES = 6
+
+
+def strip_quotes(text: str) -> str:
+    lines = text.split("\n")
+    kept: list[str] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        following = [l for l in lines[index + 1:index + 6] if l.strip()]
+        if line.lstrip().startswith(">"):
+            index += 1
+            continue
+        joined = line + " " + lines[index + 1] if index + 1 < len(lines) else line
+        attribution = ATTRIBUTION.match(line) or (line.strip().lower().startswith("on ") and ATTRIBUTION.match(joined))
+        if attribution:
+            width = 1 if ATTRIBUTION.match(line) else 2
+            after = [l for l in lines[index + width:index + width + 3] if l.strip()]
+            if after and not after[0].lstrip().startswith(">"):
+                break  # an unmarked quote follows: everything below is the old message
+            index += width
+            continue
+        if ORIGINAL.match(line):
+            break
+        if UNDERSCORES.match(line) and following and OUTLOOK_FROM.match(following[0]):
+            break
+        if OUTLOOK_FROM.match(line) and any(OUTLOOK_NEXT.match(l) for l in following[:4]):
+            break
+        kept.append(line)
+        index += 1
+    return "\n".join(kept)
+
+
+def strip_signature(text: str) -> str:
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if line.rstrip("\r") in ("-- ", "--") or SENT_FROM.match(line):
+            lines = lines[:index]
+            break
+    content_seen = False
+    for index, line in enumerate(lines):
+        if not line.strip():
+            continue
+        if content_seen and SIGN_OFF.match(line):
+            rest = [l for l in lines[index + 1:] if l.strip()]
+            if len(rest) <= SIGNATURE_TAIL_LINES and not any("?" in l for l in rest):
+                lines = lines[:index]
+                break
+        content_seen = True
+    return "\n".join(lines)
+
+
+def strip_greeting(text: str) -> str:
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if not line.strip():
+            continue
+        if GREETING.match(line) and len(line.split()) <= 6 and not line.rstrip().endswith("?"):
+            return "\n".join(lines[index + 1:])
+        break
+    return text
+
+
+def clean_body(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
+    text = strip_quotes(text)
+    text = strip_signature(text)
+    text = strip_greeting(text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+# ---------------------------------------------------------------- questions
+
+ITEM = re.compile(r"^\s*(?:(?:q(?:uestion)?\s*#?\s*)?\d{1,2}\s*[.):]\s+|\(\d{1,2}\)\s*|q(?:uestion)?\s*\d{0,2}\s*[:.]\s*|"
+                  r"[-*•·]\s+)", re.IGNORECASE)
+COURTESY = re.compile(r"^\s*(thanks|thank you|many thanks|much appreciated|appreciate|please advise|"
+                      r"please let me know|let me know|any help|i have (a|one|two|three|four|five|a few|some|several|"
+                      r"\d+) (more )?questions?|a few questions|quick questions?|questions?\b)", re.IGNORECASE)
+COURTESY_QUESTION = re.compile(r"^\s*((can|could|would|will) you (please )?(help|advise|assist)( me)?( with this| out| here)?"
+                               r"|any (thoughts|ideas|suggestions|help)|does (that|this) make sense|thanks)\s*[?!.]*\s*$",
+                               re.IGNORECASE)
+QUESTION_SPLIT = re.compile(r"(?<=\?)\s+")
+
+
+def _substantive(piece: str) -> bool:
+    words = piece.split()
+    if len(words) < 3 and not re.search(r"\d", piece):
+        return False
+    if piece.rstrip().endswith(":"):
+        return False  # a lead-in ("I have two questions:")
+    return not COURTESY.match(piece)
+
+
+def split_questions(text: str) -> list[str]:
+    questions: list[str] = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        groups: list[str] = []
+        for line in (l.strip() for l in paragraph.split("\n")):
+            if not line:
+                continue
+            match = ITEM.match(line)
+            if match:
+                groups.append(line[match.end():].strip())
+            elif groups:
+                groups[-1] = f"{groups[-1]} {line}"
+            else:
+                groups.append(line)
+        for group in groups:
+            for piece in QUESTION_SPLIT.split(group):
+                piece = " ".join(piece.split())
+                if not piece:
+                    continue
+                if COURTESY_QUESTION.match(piece) or not piece.strip("?").strip():
+                    continue
+                if (piece.endswith("?") or _substantive(piece)) and piece not in questions:
+                    questions.append(piece)
+    return questions
+
+
+# ---------------------------------------------------------------- the message
+
+MIME_SCAFFOLD = re.compile(r"^(--\S+\s*$|content-[\w-]+\s*:|mime-version\s*:|\s+boundary=)", re.IGNORECASE)
+
+
+def _leaf_parts(message: Message):
+    """Every leaf part, without descending into attached messages (they are attachments themselves)."""
+    if message.get_content_maintype() == "multipart" and message.is_multipart():
+        for part in message.get_payload():
+            if isinstance(part, Message):
+                yield from _leaf_parts(part)
+    else:
+        yield message
+
+
+def _attachment_of(part: Message) -> Attachment:
+    try:
+        filename = part.get_filename()
+    except Exception:
+        filename = None
+    content_type = part.get_content_type()
+    if content_type == "message/rfc822":
+        inner = part.get_payload(0) if part.is_multipart() else None
+        subject = _header(inner, "Subject") if isinstance(inner, Message) else ""
+        filename = filename or (f"attached message {_printable(subject, 60)!r}" if subject else "attached message")
+        size = len(inner.as_bytes()) if isinstance(inner, Message) else 0
+    else:
+        try:
+            payload = part.get_payload(decode=True)
+        except Exception:
+            payload = None
+        size = len(payload or b"")
+    return Attachment(_printable(filename or "unnamed", 80), _printable(content_type, 60), size)
+
+
+def _body_part(message: Message) -> Message | None:
+    try:
+        part = message.get_body(preferencelist=("plain", "html"))
+    except Exception:
+        part = None
+    if part is None and not message.is_multipart() and message.get_content_maintype() in ("text", "multipart"):
+        part = message  # a damaged multipart read as one text part
+    return part
+
+
+def parse_message(raw: bytes, max_questions: int = 10) -> ParsedMail:
+    try:
+        message: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)
+    except Exception as error:  # the parser is lenient; this is a last resort
+        raise UnreadableMail(f"the message could not be parsed as Internet mail ({type(error).__name__})")
+
+    display, sender = _address(message, "From")
+    if not sender:
+        display, sender = _address(message, "Sender")
+    if not sender:
+        raise UnreadableMail("the message has no From address to reply to")
+    problems: list[str] = []
+    defects = list(message.defects)
+    for part in message.walk() if message.is_multipart() else ():
+        defects += getattr(part, "defects", [])
+    if any(isinstance(d, STRUCTURE_DEFECTS) for d in defects):
+        problems.append("the message's MIME structure is damaged; I read the text I could find")
+
+    body = _body_part(message)
+    text = ""
+    if body is None:
+        problems.append("the message has no text or HTML part, so there was nothing to read")
+    else:
+        content = decode_text_part(body, problems)
+        subtype = body.get_content_subtype()
+        if subtype == "html" or (subtype != "plain" and re.search(r"<(html|body|div|p|br)\b", content[:2000], re.I)):
+            content = html_to_text(content)
+        elif body.get_content_maintype() == "multipart":  # damaged: drop the MIME scaffolding left in the text
+            content = "\n".join(line for line in content.replace("\r\n", "\n").split("\n")
+                                if not MIME_SCAFFOLD.match(line))
+            content = html_to_text(content) if re.search(r"<(html|body|div|p|br)\b", content, re.I) else content
+        text = clean_body(content)
+
+    attachments = []
+    for part in _leaf_parts(message):
+        if part is body:
+            continue
+        is_alternative_text = (part.get_content_type() in ("text/plain", "text/html")
+                               and not part.is_attachment() and not part.get_filename())
+        if is_alternative_text:
+            continue
+        attachments.append(_attachment_of(part))
+
+    questions = split_questions(text) if text else []
+    skipped = questions[max_questions:]
+    questions = questions[:max_questions]
+
+    automatic = ""
+    auto_submitted = _header(message, "Auto-Submitted").strip().lower()
+    precedence = _header(message, "Precedence").strip().lower()
+    local = sender.lower().partition("@")[0]
+    if auto_submitted and auto_submitted != "no":
+        automatic = f"it is marked Auto-Submitted: {_printable(auto_submitted, 30)}"
+    elif precedence in ("bulk", "junk", "list"):
+        automatic = f"it is marked Precedence: {precedence}"
+    elif local in ("mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply"):
+        automatic = f"it comes from {local}@, an address that does not read replies"
+    elif _header(message, "X-Autoreply") or _header(message, "X-Autorespond"):
+        automatic = "it is an automatic reply"
+
+    message_id = (_message_ids(_header(message, "Message-ID")) or [None])[0]
+    references = _message_ids(_header(message, "References"))
+    if not references:
+        references = _message_ids(_header(message, "In-Reply-To"))[:1]
+    return ParsedMail(
+        sender=sender, sender_name=_printable(display, 80), subject=_printable(_header(message, "Subject"), 200),
+        message_id=message_id, references=references[-20:], text=text, questions=questions,
+        skipped_questions=skipped, attachments=attachments, problems=problems, automatic=automatic,
+        size=len(raw))
+
+
+def envelope_address(value: str | None) -> str:
+    return parseaddr(value or "")[1]

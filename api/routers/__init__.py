@@ -1,0 +1,1 @@
+"""One thin router per domain; the logic lives in rag services."""

@@ -1,0 +1,18 @@
+"""POST /v1/claims/check: NCCI PTP conflicts, MUE excesses and invalid codes among a claim's lines."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from rag.claims import ClaimCheck, ClaimChecker
+
+from api.deps import access, get_claims
+from api.models import ClaimCheckRequest
+from api.routers.common import ACCESS_RESPONSES
+
+router = APIRouter(prefix="/v1", tags=["claims"], dependencies=[Depends(access)], responses=ACCESS_RESPONSES)
+
+
+@router.post("/claims/check", response_model=ClaimCheck, summary="Check a claim's lines against NCCI and the code sets")
+def check_claim(body: ClaimCheckRequest, checker: ClaimChecker = Depends(get_claims)) -> ClaimCheck:
+    return checker(body.lines, body.setting)

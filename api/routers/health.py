@@ -1,0 +1,37 @@
+"""GET /healthz (the process is up), GET /readyz (the query service is ready), GET /metrics (Prometheus)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from api.deps import get_runtime
+from api.models import Health
+from api.runtime import Runtime
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", response_model=Health, summary="The process is up")
+async def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Health, summary="200 once the reference data and models are loaded",
+            responses={503: {"model": Health, "description": "still starting, or failed to start"}})
+async def readyz(runtime: Runtime = Depends(get_runtime)):
+    if runtime.ready():
+        releases = {name: r.version for name, r in runtime.service.reference.releases().items()}
+        return Health(status="ok", releases=releases)
+    status = "failed" if runtime.failure else "starting"
+    body = Health(status=status, detail=runtime.failure or "loading the reference data and models")
+    return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})
+
+
+@router.get("/metrics", summary="Prometheus metrics",
+            responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+                             "description": "Prometheus text format"}})
+async def metrics(runtime: Runtime = Depends(get_runtime)) -> Response:
+    runtime.ready()  # refresh the readiness gauge
+    return Response(runtime.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,123 @@
+"""API keys, tiers, quotas, CORS and log privacy, on real uvicorn servers (no mocks)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from api.access import KeyStore, create_key
+from casepilot_live import CORS_ORIGIN
+
+pytestmark = [pytest.mark.http, pytest.mark.shared_data]
+
+
+def test_registered_key_in_either_header_and_bad_key_is_401(live_server, api, api_key):
+    for headers in ({"X-API-Key": api_key}, {"Authorization": f"Bearer {api_key}"}):
+        response = api.get("/v1/modifiers/59", headers=headers)
+        assert response.status_code == 200
+        assert int(response.headers["X-RateLimit-Limit"]) == 1_000_000
+    for bad in ("cp_nope_nope", api_key[:-2] + "xx", "garbage"):
+        response = api.get("/v1/modifiers/59", headers={"X-API-Key": bad})
+        assert response.status_code == 401
+        assert "invalid API key" in response.json()["error"]
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert api.get("/v1/modifiers/59", headers={"Authorization": "Bearer bad"}).status_code == 401
+    assert api.get("/healthz", headers={"X-API-Key": "bad"}).status_code == 200  # operations need no key
+
+
+def test_keys_file_holds_only_salted_hashes(tmp_path):
+    path = tmp_path / "keys.json"
+    key = create_key(path, "alice")
+    text = path.read_text()
+    secret = key.split("_", 2)[2]
+    assert secret not in text and key not in text
+    entry = json.loads(text)["keys"][0]
+    assert entry["name"] == "alice" and len(entry["sha256"]) == 64 and entry["salt"]
+    assert (path.stat().st_mode & 0o777) == 0o600
+    store = KeyStore(path)
+    assert store.verify(key).tier == "registered"
+    assert store.verify(key + "x") is None
+
+
+def test_create_key_cli_prints_the_key_once(tmp_path):
+    path = tmp_path / "cli-keys.json"
+    out = subprocess.run([sys.executable, "-m", "api.server", "create-key", "--name", "bob", "--file", str(path)],
+                         capture_output=True, text=True, check=True).stdout
+    key = out.splitlines()[0]
+    assert key.startswith("cp_") and KeyStore(path).verify(key) is not None
+    assert key not in path.read_text()
+
+
+def test_guest_and_registered_quotas_are_separate_and_429_has_retry_after(app_server, tmp_path):
+    keys = tmp_path / "keys.json"
+    key = create_key(keys, "carol")
+    with app_server(guest_quota_per_day=2, registered_quota_per_day=3, api_keys_file=keys) as server, \
+            httpx.Client(base_url=server.url, timeout=60) as client:
+        for remaining in (1, 0):
+            response = client.get("/v1/modifiers/25")
+            assert response.status_code == 200
+            assert response.headers["X-RateLimit-Remaining"] == str(remaining)
+        over = client.get("/v1/modifiers/25")
+        assert over.status_code == 429
+        retry = int(over.headers["Retry-After"])
+        assert 0 < retry <= 86_401
+        body = over.json()
+        assert body["tier"] == "guest" and body["limit"] == 2 and body["retry_after"] == retry
+        assert "quota" in body["error"]
+        # the registered tier has its own counter and limit
+        for _ in range(3):
+            assert client.get("/v1/modifiers/25", headers={"X-API-Key": key}).status_code == 200
+        assert client.get("/v1/modifiers/25", headers={"X-API-Key": key}).status_code == 429
+        # operations are never counted
+        assert client.get("/healthz").status_code == 200 and client.get("/readyz").status_code == 200
+        metrics = client.get("/metrics").text
+        assert 'casepilot_quota_rejections_total{tier="guest"} 1.0' in metrics
+        assert 'casepilot_quota_rejections_total{tier="registered"} 1.0' in metrics
+
+
+def test_guest_quota_zero_requires_a_key(app_server, tmp_path):
+    keys = tmp_path / "keys.json"
+    key = create_key(keys, "dave")
+    with app_server(guest_quota_per_day=0, api_keys_file=keys) as server, \
+            httpx.Client(base_url=server.url, timeout=60) as client:
+        assert client.get("/v1/modifiers/25").status_code == 401
+        assert client.get("/v1/modifiers/25", headers={"X-API-Key": key}).status_code == 200
+
+
+def test_new_keys_work_without_a_restart(app_server, tmp_path):
+    keys = tmp_path / "keys.json"
+    create_key(keys, "first")
+    with app_server(api_keys_file=keys) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+        later = create_key(keys, "later")
+        assert client.get("/v1/modifiers/25", headers={"X-API-Key": later}).status_code == 200
+
+
+def test_cors_allow_list(api):
+    preflight = api.options("/v1/ask/stream", headers={
+        "Origin": CORS_ORIGIN, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,x-api-key"})
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == CORS_ORIGIN
+    assert "x-api-key" in preflight.headers["access-control-allow-headers"].lower()
+    simple = api.get("/v1/modifiers/59", headers={"Origin": CORS_ORIGIN})
+    assert simple.headers["access-control-allow-origin"] == CORS_ORIGIN
+    assert "retry-after" in simple.headers["access-control-expose-headers"].lower()
+    other = api.get("/v1/modifiers/59", headers={"Origin": "http://evil.example"})
+    assert "access-control-allow-origin" not in other.headers
+    refused = api.options("/v1/ask", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"})
+    assert refused.status_code == 400
+
+
+def test_logs_hold_no_question_text_by_default(live_server, api):
+    secret = "Patient Zebediah Quux born 1931-02-03 with a lumbar fracture"
+    assert api.post("/v1/ask", json={"question": f"{secret}: is 22514 right?"}).status_code == 200
+    assert api.get("/v1/search", params={"q": f"{secret} kyphoplasty"}).status_code == 200
+    api.get("/healthz")  # a later line, so the earlier ones are flushed
+    log = live_server.log_text()
+    assert "Zebediah" not in log and "Quux" not in log
+    assert "ask question len=" in log and "hmac=" in log
+    assert "POST /v1/ask 200" in log and "GET /v1/search 200" in log
