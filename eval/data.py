@@ -1,0 +1,82 @@
+"""Where evaluation reads its data: the project's corpora, and the real CMS/CDC files beside the repository.
+
+``../shared/data`` is read in place at run time and never copied into the repository. When no data
+directory is given, :func:`build_data_dir` ingests one (the way tests/conftest.py does) into a folder.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CORPORA = REPO / "corpora"
+SHARED_DATA = REPO.parent / "shared" / "data"
+SETS_DIR = Path(__file__).resolve().parent / "sets"
+BASELINE_DIR = Path(__file__).resolve().parent / "reports" / "baseline"
+
+log = logging.getLogger("eval")
+
+# The real files the generator reads (see ../shared/data/README.md).
+NCCI_DERIVED = "ncci_practitioner_2026q2_derived"
+HCPCS_2020_CSV = "hcpcs_level2_2020_cms/HCPC2020_ANWEB.csv"
+ICD10CM_FY2025_CSV = "icd10_cm_pcs_fy2025_icd10coder/icd10cm_fy2025_codes.csv"
+
+
+def shared_data_dir(explicit: Path | None = None) -> Path | None:
+    path = Path(explicit) if explicit else SHARED_DATA
+    return path if path.is_dir() else None
+
+
+def icd10cm_loader_available() -> bool:
+    try:
+        import ingest.loaders.icd10cm  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def build_data_dir(data_dir: Path, *, with_shared: bool = True, shared: Path | None = None) -> Path:
+    """Ingest the bundled corpora (and ICD-10-CM, and the shared real data when present) into ``data_dir``.
+
+    Loaders that are not installed in this build (e.g. a HCPCS loader) are skipped with a warning, so the
+    evaluation still runs on what can be loaded; the report lists the active releases it ran against.
+    """
+    from ingest.cli import Run, ingest_corpora, ingest_shared
+    from rag.settings import Settings
+
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    run = Run(Settings(data_dir=data_dir))
+    try:
+        with run.progress:
+            ingest_corpora(run, CORPORA, icd10cm=icd10cm_loader_available())
+            source = shared_data_dir(shared)
+            if with_shared and source is not None:
+                try:
+                    ingest_shared(run, source)
+                except ModuleNotFoundError as error:  # e.g. ingest.loaders.hcpcs not in this build yet
+                    log.warning("skipped part of the shared data: %s", error)
+    finally:
+        run.close()
+    return data_dir
+
+
+def active_releases(data_dir: Path) -> dict[str, dict[str, str]]:
+    """{section: {dataset: version}} for the report header."""
+    from rag.stores.catalog import Catalog
+
+    catalog = Catalog(data_dir)
+    return {section: {name: r.version for name, r in sorted(catalog.active(section).items())}
+            for section in ("reference", "passages")}
+
+
+def open_service(data_dir: Path, *, mode: str | None = None):
+    """A QueryService over ``data_dir`` (embedded vector engine: once per process and folder)."""
+    from rag.service import QueryService
+    from rag.settings import Settings
+
+    service = QueryService.from_settings(Settings(data_dir=Path(data_dir)))
+    if mode and service.retriever is not None:
+        service.retriever.mode = mode
+    return service

@@ -1,0 +1,163 @@
+"""Generated question sets from the real CMS/CDC data in ../shared/data, reproducible with a fixed seed.
+
+    python -m eval.generate --out DIR [--sample 500] [--seed 20260402] [--shared PATH]
+
+Writes, into DIR (a report or work folder, never the repository):
+- ptp_gen.jsonl       PTP pair questions: pairs with an edit (modifier indicators 0, 1 and 9, in fixed
+                      shares) and pairs of real codes with no edit in either direction;
+- mue_gen.jsonl       MUE questions: sampled codes of the practitioner MUE table, plus real codes (from the
+                      PTP table) that have no published MUE;
+- hcpcs_desc.jsonl    HCPCS Level II long descriptor -> code (2020 annual file, active codes with a descriptor
+                      no other code shares);
+- icd10cm_desc.jsonl  ICD-10-CM title -> code (FY2025 billable codes; from simple_icd_10_cm when ../shared is
+                      absent).
+The same seed and the same files always give the same items, in the same order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+from eval.data import shared_data_dir
+from eval.realdata import (icd10cm_from_package, load_hcpcs_2020, load_icd10cm_fy2025, load_mue, load_ptp_index,
+                           unique_titles)
+
+SEED = 20260402
+DEFAULT_SAMPLE = 500
+PTP_SHARES = {1: 0.35, 0: 0.30, 9: 0.10, None: 0.25}  # None: a pair of real codes with no edit
+PAIR_TEMPLATES = ["Can {a} and {b} be billed together?", "Is there an NCCI edit between {a} and {b}?",
+                  "Are {a} and {b} bundled on the same day?", "Can I report {a} with {b} on the same claim?",
+                  "Is {b} bundled into {a}?"]
+UNIT_TEMPLATES = ["What is the MUE for {c}?", "How many units of {c} can be billed per day?",
+                  "What is the maximum units for {c}?", "Is there an MUE limit on {c}?"]
+
+
+def _item(id_, question, intent, codes, facts, reference, supporting) -> dict:
+    return {"id": id_, "question": question, "intent": intent, "expected_codes": list(codes),
+            "expected_facts": list(facts), "reference_answer": reference, "supporting_ids": list(supporting),
+            "must_abstain": False}
+
+
+def _shares(total: int, shares: dict) -> dict:
+    counts = {key: int(total * share) for key, share in shares.items()}
+    first = next(iter(shares))
+    counts[first] += total - sum(counts.values())
+    return counts
+
+
+def ptp_items(index: dict, n: int, rng: random.Random) -> list[dict]:
+    by_indicator: dict[int, list[tuple[str, str, str]]] = {0: [], 1: [], 9: []}
+    for column1 in sorted(index):
+        for column2, (indicator, rationale) in sorted(index[column1].items()):
+            by_indicator[indicator].append((column1, column2, rationale))
+    counts = _shares(n, PTP_SHARES)
+    chosen: list[tuple[str, str, int | None, str]] = []
+    for indicator in (1, 0, 9):
+        pool = by_indicator[indicator]
+        for c1, c2, rationale in rng.sample(pool, min(counts[indicator], len(pool))):
+            chosen.append((c1, c2, indicator, rationale))
+    codes = sorted(index)
+    pairs: set[tuple[str, str]] = set()
+    while len(pairs) < counts[None]:
+        a, b = rng.sample(codes, 2)
+        if b in index.get(a, {}) or a in index.get(b, {}):
+            continue
+        pairs.add((a, b))
+    chosen += [(a, b, None, "") for a, b in sorted(pairs)]
+    rng.shuffle(chosen)
+    items = []
+    for number, (c1, c2, indicator, rationale) in enumerate(chosen, start=1):
+        a, b = (c1, c2) if rng.random() < 0.5 else (c2, c1)  # either order: the service must not care
+        question = PAIR_TEMPLATES[number % len(PAIR_TEMPLATES)].format(a=a, b=b)
+        if indicator is None:
+            facts, reference = ["no ncci ptp edit"], f"No NCCI practitioner PTP edit pairs {a} and {b}."
+        else:
+            facts = [f"modifier indicator {indicator}", f"{c1} is column 1"]
+            reference = (f"NCCI practitioner PTP edit: {c1} column 1, {c2} column 2, modifier indicator "
+                         f"{indicator}; rationale: {rationale}.")
+        items.append(_item(f"gptp-{number:04d}", question, "pair_check", [a, b], facts, reference,
+                           [f"ptp_practitioner:{c1}|{c2}"]))
+    return items
+
+
+def mue_items(mue: dict, index: dict, n: int, rng: random.Random) -> list[dict]:
+    with_mue = rng.sample(sorted(mue), min(int(n * 0.9), len(mue)))
+    real_codes = sorted(set(index) | {c for partners in index.values() for c in partners})
+    without = [c for c in real_codes if c not in mue]
+    chosen = [(c, True) for c in with_mue] + [(c, False) for c in rng.sample(without, min(n - len(with_mue),
+                                                                                          len(without)))]
+    rng.shuffle(chosen)
+    items = []
+    for number, (code, has_mue) in enumerate(chosen, start=1):
+        question = UNIT_TEMPLATES[number % len(UNIT_TEMPLATES)].format(c=code)
+        if has_mue:
+            row = mue[code]
+            facts = [f"is {row.value} unit", f"adjudication indicator {row.mai}"]
+            reference = (f"Practitioner MUE for {code}: {row.value} unit{'s' if row.value != 1 else ''}, MAI "
+                         f"{row.mai} ({row.rationale}).")
+        else:
+            facts, reference = ["no published mue"], f"{code} has no published practitioner MUE."
+        items.append(_item(f"gmue-{number:04d}", question, "units", [code], facts, reference,
+                           [f"mue_practitioner:{code}"]))
+    return items
+
+
+def description_items(rows, n: int, rng: random.Random, prefix: str, source: str, code_set: str) -> list[dict]:
+    rows = unique_titles(sorted(rows, key=lambda r: r.code))
+    chosen = rng.sample(rows, min(n, len(rows)))
+    return [_item(f"{prefix}-{number:04d}", row.title, "open", [row.code], [row.code],
+                  f"{code_set} {row.code}: {row.title}", [f"{source}:{code_set}:{row.code}"])
+            for number, row in enumerate(chosen, start=1)]
+
+
+def generate(out: Path, shared: Path | None, sample: int = DEFAULT_SAMPLE, seed: int = SEED,
+             only: set[str] | None = None) -> dict[str, Path]:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, list[dict]] = {}
+    wanted = only or {"ptp_gen", "mue_gen", "hcpcs_desc", "icd10cm_desc"}
+    if shared is not None:
+        index = load_ptp_index(shared) if wanted & {"ptp_gen", "mue_gen"} else {}
+        if "ptp_gen" in wanted:
+            written["ptp_gen"] = ptp_items(index, sample, random.Random(f"{seed}:ptp"))
+        if "mue_gen" in wanted:
+            written["mue_gen"] = mue_items(load_mue(shared), index, sample, random.Random(f"{seed}:mue"))
+        if "hcpcs_desc" in wanted:
+            written["hcpcs_desc"] = description_items(load_hcpcs_2020(shared), sample, random.Random(f"{seed}:hcpcs"),
+                                                      "ghcpcs", "hcpcs", "HCPCS")
+        icd_rows = load_icd10cm_fy2025(shared) if "icd10cm_desc" in wanted else []
+    else:
+        icd_rows = icd10cm_from_package() if "icd10cm_desc" in wanted else []
+    if "icd10cm_desc" in wanted and icd_rows:
+        written["icd10cm_desc"] = description_items(icd_rows, sample, random.Random(f"{seed}:icd"), "gicd",
+                                                    "icd10cm", "ICD10CM")
+    paths = {}
+    for name, items in written.items():
+        path = out / f"{name}.jsonl"
+        with open(path, "w", encoding="utf-8") as handle:
+            for item in items:
+                handle.write(json.dumps(item, ensure_ascii=False) + "\n")
+        paths[name] = path
+    return paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.generate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--shared", type=Path, help="defaults to ../shared/data beside the repository")
+    parser.add_argument("--sample", type=int, default=DEFAULT_SAMPLE, help="items per generated set")
+    parser.add_argument("--seed", type=int, default=SEED)
+    args = parser.parse_args(argv)
+    paths = generate(args.out, shared_data_dir(args.shared), args.sample, args.seed)
+    for name, path in paths.items():
+        print(f"{name}: {sum(1 for _ in open(path))} items -> {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""The regression gate against the committed baseline, on the real build and on a deliberately broken one.
+
+Uses the session's warm query service (tests/conftest.py): the embedded vector store can be opened once
+per process, so the broken variant is the same service with its retriever switched to sparse-only (BM25)
+search, a real mode of the real engine, not a mock. Sparse-only search returns no dense similarity, so the
+service treats every retrieved passage as weak: the gate must catch it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from eval.gate import GATED, TOLERANCE, load_baseline, run_gate
+
+pytestmark = [pytest.mark.store, pytest.mark.shared_data]
+
+
+def test_baseline_is_small_and_names_every_gated_metric():
+    baseline = load_baseline()
+    assert set(GATED) <= set(baseline["gate"])
+    assert baseline["tolerance"] == TOLERANCE
+
+
+def test_gate_passes_on_the_normal_build(query_service):
+    started = time.perf_counter()
+    result = run_gate(query_service)
+    print("\n" + result.table())
+    assert result.passed, result.failures
+    assert time.perf_counter() - started < 180
+
+
+@pytest.mark.parametrize("mode", ["sparse"])
+def test_gate_fails_when_retrieval_is_broken(query_service, mode):
+    retriever = query_service.retriever
+    previous = retriever.mode
+    retriever.mode = mode
+    try:
+        result = run_gate(query_service)
+    finally:
+        retriever.mode = previous
+    print("\n" + result.table())
+    assert not result.passed
+    assert any(f.startswith(("fact_recall", "false_refusal_rate", "hit@5", "mrr")) for f in result.failures)
+
+
+def test_run_writes_a_report_folder(query_service, tmp_path):
+    """A small run with the offline ragas metrics through the same service, written as a report folder."""
+    import json
+
+    from eval.data import SETS_DIR
+    from eval.ragas_eval import RagasScorer, available
+    from eval.report import write_report
+    from eval.runner import Runner, read_items, summarize
+
+    if not available():
+        pytest.skip("ragas is not installed (pip install -e '.[eval]')")
+    items = read_items(SETS_DIR / "core.jsonl")
+    chosen = [next(i for i in items if i["intent"] == intent) for intent in
+              ("guideline", "pair_check", "units", "code_lookup", "refuse", "open")]
+    scorer = RagasScorer(embedder=query_service.retriever.embedder)
+    results = Runner(query_service, scorer).run({"core": chosen})
+    summary = summarize(results)
+    write_report(tmp_path, results, summary, {"name": "test", "set_sizes": {"core": len(chosen)}})
+    for name in ("results.json", "summary.json", "summary.md", "metric_per_intent.png", "latency.png",
+                 "hit_at_k.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    assert len(json.loads((tmp_path / "results.json").read_text())) == len(chosen)
+    ragas = summary["headline"]["ragas"]
+    assert ragas["id_context_recall"] is not None and ragas["semantic_similarity"] is not None
+    assert "| Retrieval hit@5 |" in (tmp_path / "summary.md").read_text()
