@@ -11,7 +11,7 @@ import threading
 from typing import Sequence
 
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from rag.answer import CodeHit
 from rag.codes import recognize
@@ -24,12 +24,27 @@ RRF_K = 60
 FTS_STOP = {"and", "or", "not", "near", "the", "of", "a", "an", "for", "with", "to", "in", "on", "by", "per"}
 
 
+def code_shape(code: str) -> str:
+    """"22514" -> "99999", "J1885" -> "A9999", "M80.08XA" -> "A99.99AA"."""
+    return "".join("9" if ch.isdigit() else "A" if ch.isalpha() else ch for ch in code.upper())
+
+
+def _common_prefix(a: str, b: str) -> int:
+    length = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        length += 1
+    return length
+
+
 class CodeSearch:
     def __init__(self, store: ReferenceStore, retriever: HybridRetriever | None = None):
         self.store, self.retriever = store, retriever
         self._lock = threading.Lock()
         self._vocabulary: list[str] | None = None
-        self._codes: dict[int, list[str]] | None = None
+        self._codes: dict[str, list[str]] | None = None
+        self._descriptors: dict[str, list[tuple[str, str, bool]]] | None = None
 
     # ------------------------------------------------------------ lazily built indexes
 
@@ -39,28 +54,30 @@ class CodeSearch:
                 self._vocabulary = sorted(self.store.vocabulary())
             return self._vocabulary
 
-    def _codes_by_length(self) -> dict[int, list[str]]:
+    def _codes_by_shape(self) -> dict[str, list[str]]:
         with self._lock:
             if self._codes is None:
-                grouped: dict[int, list[str]] = {}
+                grouped: dict[str, list[str]] = {}
                 for code in sorted(self.store.all_code_strings()):
-                    grouped.setdefault(len(code.replace(".", "")), []).append(code)
+                    grouped.setdefault(code_shape(code), []).append(code)
                 self._codes = grouped
             return self._codes
 
     def invalidate(self) -> None:
         with self._lock:
-            self._vocabulary = self._codes = None
+            self._vocabulary = self._codes = self._descriptors = None
 
     # ------------------------------------------------------------ suggestions for unknown codes
 
     def closest_codes(self, code: str, limit: int = 5) -> list[str]:
-        """Valid codes one or two edits away (a transposed or mistyped digit), nearest first."""
-        code = code.upper().replace(".", "")
-        same_shape = self._codes_by_length().get(len(code), [])
-        found = process.extract(code, same_shape, scorer=Levenshtein.distance, score_cutoff=2, limit=limit * 4,
-                                processor=lambda c: c.replace(".", ""))
-        return [c for c, _, _ in sorted(found, key=lambda item: (item[1], item[0]))][:limit]
+        """Valid codes of the same shape (digits, letters and dot in the same places) one or two edits away: a
+        mistyped character, or two swapped neighbours (one edit). Nearest first; among equals, the longest shared
+        prefix first."""
+        code = code.upper()
+        same_shape = self._codes_by_shape().get(code_shape(code), [])
+        found = process.extract(code, same_shape, scorer=OSA.distance, score_cutoff=2, limit=None)
+        ranked = sorted(found, key=lambda item: (item[1], -_common_prefix(code, item[0]), item[0]))
+        return [c for c, _, _ in ranked if c != code][:limit]
 
     # ------------------------------------------------------------ text search
 
@@ -85,8 +102,44 @@ class CodeSearch:
         match = " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
         return self.store.search_descriptors(match, limit, code_sets)
 
+    # ------------------------------------------------------------ descriptors, exactly
+
+    def _descriptor_index(self) -> dict[str, list[tuple[str, str, bool]]]:
+        """normalised descriptor -> [(code, code set, terminated)], over every loaded code table."""
+        with self._lock:
+            if self._descriptors is None:
+                index: dict[str, list[tuple[str, str, bool]]] = {}
+                for sourced in self.store.iter_codes():
+                    record = sourced.fact
+                    if record.code_set == "MODIFIER":
+                        continue
+                    for text in {record.long_description, record.short_description}:
+                        key = normalize_descriptor(text)
+                        if len(key) >= 8:
+                            entry = (record.code, record.code_set, bool(record.termination_date))
+                            if entry not in index.setdefault(key, []):
+                                index[key].append(entry)
+                self._descriptors = index
+            return self._descriptors
+
+    def _record_hit(self, code: str, source_hint: str = "") -> tuple[CodeHit, list[str]] | None:
+        found = [s for s in self.store.lookup_code(code) if s.fact.code_set != "MODIFIER"]
+        if not found:
+            return None
+        record = found[0].fact
+        texts = [t for s in found for t in (s.fact.long_description, s.fact.short_description,
+                                             s.fact.lay_description, " ".join(s.fact.attributes.get("lay_terms", [])))
+                 if t]
+        terminated = any(s.fact.termination_date for s in found)
+        return CodeHit(code=code, code_set=record.code_set, description=describe(record)[:200], score=0.0,
+                       status="deleted" if terminated else "valid",
+                       source=source_hint or found[0].release.dataset), texts
+
     def search(self, query: str, limit: int = 10, code_sets: Sequence[str] | None = None,
                semantic: bool = True) -> list[CodeHit]:
+        """Exact codes named in the query first; then codes whose descriptor is the query word for word
+        (active before terminated); then the fused lexical + dense ranking, reranked by how closely each
+        candidate's descriptor matches the query ("without ultrasound" must not pick the ultrasound code)."""
         query = query.strip()
         hits: dict[str, CodeHit] = {}
         for mention in recognize(query).codes:
@@ -94,25 +147,63 @@ class CodeSearch:
             if check.status != "unknown":
                 hits[check.code] = CodeHit(code=check.code, code_set=check.code_set, description=check.description,
                                            score=1.0, status=check.status, source="exact")
+        if not query:
+            return []
+        for code, code_set, terminated in sorted(self._descriptor_index().get(normalize_descriptor(query), []),
+                                                 key=lambda entry: (entry[2], entry[0])):
+            if code not in hits and (code_sets is None or code_set in code_sets):
+                found = self._record_hit(code)
+                if found:
+                    hits[code] = found[0].model_copy(update={"score": 1.0, "source": "descriptor"})
         scores: dict[str, float] = {}
-        records: dict[str, CodeHit] = {}
         for rank, (sourced, _) in enumerate(self.lexical(query, limit * 3, code_sets)):
-            record = sourced.fact
-            scores[record.code] = scores.get(record.code, 0.0) + 1 / (RRF_K + rank)
-            records.setdefault(record.code, CodeHit(
-                code=record.code, code_set=record.code_set, description=describe(record)[:200], score=0.0,
-                status="deleted" if record.termination_date else "valid", source=sourced.release.dataset))
+            code = sourced.fact.code
+            scores[code] = scores.get(code, 0.0) + 1 / (RRF_K + rank)
         if semantic and self.retriever is not None and len(query) > 3:
             retrieved = self.retriever.retrieve(query, limit=limit * 2, kinds=["code"], mode="dense")
             for rank, hit in enumerate(retrieved.hits):
                 code = hit.passage.codes[0] if hit.passage.codes else None
                 if code and (code_sets is None or hit.passage.doc_id.split(":")[0] in code_sets):
                     scores[code] = scores.get(code, 0.0) + 1 / (RRF_K + rank)
-                    records.setdefault(code, CodeHit(code=code, code_set=hit.passage.doc_id.split(":")[0],
-                                                     description=hit.passage.text[:200], score=0.0,
-                                                     source=hit.passage.source))
-        ranked = sorted(scores, key=lambda c: (-scores[c], records[c].status != "valid"))
+        candidates = sorted(scores, key=lambda c: -scores[c])[:max(limit * 3, 20)]
+        final: dict[str, float] = {}
+        records: dict[str, CodeHit] = {}
+        for code in candidates:
+            found = self._record_hit(code)
+            if found is None:
+                continue
+            records[code], texts = found
+            final[code] = scores[code] + MATCH_WEIGHT * descriptor_match(query, texts)
+        ranked = sorted(final, key=lambda c: (-final[c], records[c].status != "valid", c))
         for code in ranked:
             if code not in hits:
-                hits[code] = records[code].model_copy(update={"score": round(scores[code], 5)})
+                hits[code] = records[code].model_copy(update={"score": round(final[code], 5)})
         return list(hits.values())[:limit]
+
+
+MATCH_WEIGHT = 0.03  # a perfect descriptor match is worth about two top ranks of the fused lists
+NEGATION = re.compile(r"\b(?:without|w/o|no|not)\s+(\w+)", re.I)
+
+
+def normalize_descriptor(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+(?:\.[0-9]+)?", (text or "").lower()))
+
+
+def descriptor_match(query: str, texts: Sequence[str]) -> float:
+    """How well a candidate's descriptors match the query, 0..1: word overlap both ways (token sort and token
+    set ratios), then a step up or down when the query says "without X" and the descriptor agrees or not."""
+    if not texts:
+        return 0.0
+    q = normalize_descriptor(query)
+    best = 0.0
+    for text in texts:
+        t = normalize_descriptor(text)
+        best = max(best, (fuzz.token_sort_ratio(q, t) + fuzz.token_set_ratio(q, t)) / 200)
+    joined = " ".join(normalize_descriptor(t) for t in texts)
+    for word in NEGATION.findall(query):
+        word = word.lower()
+        if re.search(rf"\b(?:without|no|not)\s+(?:\w+\s+){{0,2}}{re.escape(word)}", joined):
+            best += 0.25
+        elif re.search(rf"\bwith\s+(?:\w+\s+){{0,2}}{re.escape(word)}", joined):
+            best -= 0.25
+    return best

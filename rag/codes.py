@@ -10,13 +10,15 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-CPT = re.compile(r"(?<![\w.])(\d{5})(?![\w.])")
-CPT_CAT2 = re.compile(r"(?<![\w.])(\d{4}F)(?![\w.])", re.I)
-CPT_CAT3 = re.compile(r"(?<![\w.])(\d{4}T)(?![\w.])", re.I)
-CPT_PLA = re.compile(r"(?<![\w.])(\d{4}[UM])(?![\w.])", re.I)
-HCPCS = re.compile(r"(?<![\w.])([A-V]\d{4})(?![\w.])", re.I)
-ICD10_DOTTED = re.compile(r"(?<![\w.])([A-TV-Z]\d[0-9A-Z]\.[0-9A-Z]{1,4})(?![\w.])", re.I)
-ICD10_BARE = re.compile(r"(?<![\w.])([A-TV-Z]\d[0-9A-Z][0-9A-Z]{0,4})(?![\w.])", re.I)
+CPT = re.compile(r"(?<![\w.])(\d{5})(?!\w|\.\w)")
+CPT_CAT2 = re.compile(r"(?<![\w.])(\d{4}F)(?!\w|\.\w)", re.I)
+CPT_CAT3 = re.compile(r"(?<![\w.])(\d{4}T)(?!\w|\.\w)", re.I)
+# PLA (U), multianalyte (M) and vaccine administration (A) codes: four digits and a letter, CPT like Cat II/III.
+CPT_PLA = re.compile(r"(?<![\w.])(\d{4}[AUM])(?!\w|\.\w)", re.I)
+HCPCS = re.compile(r"(?<![\w.])([A-V]\d{4})(?!\w|\.\w)", re.I)
+# With its dot an ICD-10-CM code is unambiguous, so U (U07.1, U09.9) is allowed; bare U tokens are left out.
+ICD10_DOTTED = re.compile(r"(?<![\w.])([A-Z]\d[0-9A-Z]\.[0-9A-Z]{1,4})(?!\w|\.\w)", re.I)
+ICD10_BARE = re.compile(r"(?<![\w.])([A-TV-Z]\d[0-9A-Z][0-9A-Z]{0,4})(?!\w|\.\w)", re.I)
 
 MODIFIER_TOKEN = r"(\d{2}|[A-Z][A-Z0-9]|[0-9][A-Z])"
 MODIFIER_PATTERNS = [
@@ -27,14 +29,27 @@ MODIFIER_PATTERNS = [
     re.compile(rf"(?:^|\s)-{MODIFIER_TOKEN}\b", re.I),
 ]
 # "modifiers 59 and 25", "modifier XS or 59": pick up the tokens that follow in a short list.
-MODIFIER_LIST = re.compile(rf"\bmodifiers?\s+{MODIFIER_TOKEN}((?:\s*(?:,|and|or|/|vs\.?|versus|instead of)\s*"
-                           rf"-?{MODIFIER_TOKEN}\b)+)", re.I)
+LIST_JOIN = r"\s*(?:,|and|or|/|vs\.?|versus|instead of)\s*"
+MODIFIER_LIST = re.compile(rf"\bmodifiers?\s+{MODIFIER_TOKEN}((?:{LIST_JOIN}-?{MODIFIER_TOKEN}\b)+)", re.I)
+# "LT and RT modifiers", "XE, XS or XU modifier": the list stands before the word.
+MODIFIER_LIST_BEFORE = re.compile(rf"\b{MODIFIER_TOKEN}((?:{LIST_JOIN}-?{MODIFIER_TOKEN}\b)+)\s+modifiers?\b", re.I)
+# "which modifiers split surgical care: 54, 55 and 56": in a text about modifiers, a list of two-character
+# tokens (upper case when letters) elsewhere in the sentence.
+LOOSE_LIST = re.compile(r"(?<![\w.-])(\d{2}|[A-Z][A-Z0-9]|[0-9][A-Z])((?:\s*(?:,|and|or|/)\s*(?:\d{2}|[A-Z][A-Z0-9]|"
+                        r"[0-9][A-Z])(?![\w.-]))+)")
 NOT_MODIFIERS = {"IS", "IN", "ON", "OR", "TO", "OF", "AN", "AT", "BE", "BY", "DO", "IF", "IT", "MY", "NO", "SO",
                  "UP", "US", "WE", "ME", "HE", "GO", "AM", "PM"}
 
-UNITS = re.compile(r"\b(\d{1,4})\s*(?:units?|u)\b|\bx\s*(\d{1,3})\b|\b(\d{1,3})\s*x\b", re.I)
+# "4 units", "4u", "x4", "4x"; a four-digit number needs a space before "u", or PLA codes (0001U) would read as units.
+UNITS = re.compile(r"\b(\d{1,4})\s*units?\b|\b(\d{1,3})\s*u\b|\b(\d{4})\s+u\b|\bx\s*(\d{1,3})\b|\b(\d{1,3})\s*x\b", re.I)
 DATE_ISO = re.compile(r"\b(20\d{2})-(\d{1,2})-(\d{1,2})\b")
-DATE_US = re.compile(r"\b(\d{1,2})/(\d{1,2})/(20\d{2})\b")
+DATE_US = re.compile(r"\b(\d{1,2})/(\d{1,2})/(20\d{2}|\d{2})\b")
+MONTHS = {name: number for number, names in enumerate(
+    [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
+     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+     ("dec", "december")], start=1) for name in names}
+DATE_WORDS = re.compile(r"\b(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?"
+                        r"\s+(20\d{2})\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -90,14 +105,23 @@ def _mentions(text: str, bare_icd10: bool = True) -> list[CodeMention]:
 
 
 def find_modifiers(text: str) -> list[str]:
-    found: list[str] = []
+    """Modifiers in the order they are written, each once."""
+    found: list[tuple[int, str]] = []
     for pattern in MODIFIER_PATTERNS:
         for m in pattern.finditer(text):
-            found.append(m.group(1).upper())
-    for m in MODIFIER_LIST.finditer(text):
-        found.append(m.group(1).upper())
-        found += [t.upper() for t in re.findall(rf"\b{MODIFIER_TOKEN}\b", m.group(2), re.I)]
-    return [mod for mod in dict.fromkeys(found) if mod not in NOT_MODIFIERS]
+            found.append((m.start(1), m.group(1).upper()))
+    for pattern in (MODIFIER_LIST, MODIFIER_LIST_BEFORE):
+        for m in pattern.finditer(text):
+            found.append((m.start(1), m.group(1).upper()))
+            found += [(m.start(2) + t.start(1), t.group(1).upper())
+                      for t in re.finditer(rf"\b{MODIFIER_TOKEN}\b", m.group(2), re.I)]
+    if re.search(r"\bmodifiers\b", text, re.I):
+        for m in LOOSE_LIST.finditer(text):
+            found.append((m.start(1), m.group(1).upper()))
+            found += [(m.start(2) + t.start(1), t.group(1).upper())
+                      for t in re.finditer(rf"\b{MODIFIER_TOKEN}\b", m.group(2))]
+    ordered = [mod for _, mod in sorted(found)]
+    return [mod for mod in dict.fromkeys(ordered) if mod not in NOT_MODIFIERS]
 
 
 def _dates(text: str) -> list[int]:
@@ -105,7 +129,9 @@ def _dates(text: str) -> list[int]:
     for y, mo, d in DATE_ISO.findall(text):
         found.append((int(y), int(mo), int(d)))
     for mo, d, y in DATE_US.findall(text):
-        found.append((int(y), int(mo), int(d)))
+        found.append((int(y) if len(y) == 4 else 2000 + int(y), int(mo), int(d)))
+    for month, d, y in DATE_WORDS.findall(text):
+        found.append((int(y), MONTHS[month.lower()], int(d)))
     valid = []
     for y, mo, d in found:
         try:

@@ -73,6 +73,18 @@ def code_facts(store: ReferenceStore, code: str) -> list[Fact]:
     return facts
 
 
+def listing_facts(store: ReferenceStore, code: str) -> list[Fact]:
+    """For a code with no descriptor loaded but listed in an NCCI table: that it exists, and where it is listed."""
+    sourced = store.in_ncci_tables(code)
+    if sourced is None:
+        return []
+    table = TABLE_NAMES.get(sourced.release.dataset, sourced.release.dataset)
+    text = (f"{code} is listed in the Medicare NCCI {'MUE' if sourced.release.dataset.startswith('mue') else 'PTP'} "
+            f"{table} table ({sourced.release.version}), so it is a current code, but no descriptor for it is "
+            f"loaded (CPT descriptors are licensed by the AMA; load a licensed file to see them).")
+    return [Fact(text, reference_citation(sourced, f"{code} is listed in this table", None, (code,)), (code,))]
+
+
 # ---------------------------------------------------------------- NCCI PTP
 
 def _ptp_finding(sourced: Sourced, service_date: int | None) -> PtpFinding:
@@ -97,23 +109,26 @@ def _ptp_sentence(f: PtpFinding) -> str:
 
 
 def pair_facts(store: ReferenceStore, codes: list[str], service_date: int | None = None) -> ExactResult:
+    """Every pair of the codes against every loaded PTP table (practitioner, outpatient hospital): the edits
+    found, or for a table without one a sentence that names the table and the quarter checked."""
     result = ExactResult()
+    tables = sorted((name for name in store.releases() if DATASETS[name].kind == "ptp"),
+                    key=lambda name: (name != "ptp_practitioner", name))
     for code_a, code_b in combinations(codes[:MAX_PAIR_CODES], 2):
-        edits = store.ptp_pair(code_a, code_b)
-        for sourced in edits:
-            finding = _ptp_finding(sourced, service_date)
-            result.ptp.append(finding)
-            result.facts.append(Fact(_ptp_sentence(finding), reference_citation(
-                sourced, f"{finding.column1}\t{finding.column2}\tmodifier {finding.modifier_indicator}\t"
-                         f"{finding.rationale}", finding.row, (code_a, code_b)), (code_a, code_b)))
-        if not edits:
-            for name, release in store.releases().items():
-                if DATASETS[name].kind != "ptp":
-                    continue
-                sourced = Sourced(None, release)
+        for name in tables:
+            edits = store.ptp_pair(code_a, code_b, dataset=name)
+            for sourced in edits:
+                finding = _ptp_finding(sourced, service_date)
+                result.ptp.append(finding)
+                result.facts.append(Fact(_ptp_sentence(finding), reference_citation(
+                    sourced, f"{finding.column1}\t{finding.column2}\tmodifier {finding.modifier_indicator}\t"
+                             f"{finding.rationale}", finding.row, (code_a, code_b)), (code_a, code_b)))
+            if not edits:
+                release = store.releases()[name]
                 text = (f"No NCCI PTP edit pairs {code_a} and {code_b} in the {TABLE_NAMES.get(name, name)} table "
                         f"({release.version}); the pair is not bundled by NCCI, though payer policy may still apply.")
-                result.facts.append(Fact(text, reference_citation(sourced, f"no row for {code_a}/{code_b}", None,
+                result.facts.append(Fact(text, reference_citation(Sourced(None, release),
+                                                                  f"no row for {code_a}/{code_b}", None,
                                                                   (code_a, code_b)), (code_a, code_b)))
     return result
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -10,7 +11,8 @@ from rag.providers.embedding import Embedder
 from rag.providers.sparse import Bm25Encoder
 from rag.stores.catalog import Catalog
 from rag.stores.schema import release_key
-from rag.stores.vectors import Hit, SearchMode, VectorQuery, VectorStore
+from rag.stores.vectors import RRF_K, Hit, SearchMode, VectorQuery, VectorStore
+from rag.text import bigrams, terms
 
 
 @dataclass
@@ -19,6 +21,28 @@ class Retrieved:
     embed_ms: float = 0.0
     search_ms: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+
+
+LEXICAL_WEIGHT = float(os.environ.get("CASEPILOT_LEXICAL_WEIGHT", "0.003"))
+
+
+def lexical_rerank(question: str, hits: Sequence[Hit], weight: float = LEXICAL_WEIGHT) -> list[Hit]:
+    """Reorder the fused candidates by their fused rank plus a word-overlap score with the question.
+
+    The fused list ranks whole chunks; a long document's definition chunk can sit below two of its other chunks
+    and then lose its slot to the per-document cap. Overlap counts the question's content words (stemmed) and
+    its word pairs ("medically unlikely", "modifier indicator") found in the chunk's heading and text."""
+    wanted, pairs = terms(question), bigrams(question)
+    if not wanted or weight <= 0:
+        return list(hits)
+    scored = []
+    for rank, hit in enumerate(hits):
+        text = f"{hit.passage.section} {hit.passage.text}"
+        overlap = len(wanted & terms(text)) / len(wanted)
+        phrase = len(pairs & bigrams(text)) / len(pairs) if pairs else 0.0
+        scored.append((1 / (RRF_K + rank) + weight * (overlap + phrase), -rank, hit))
+    scored.sort(key=lambda item: (item[0], item[1]), reverse=True)
+    return [hit for _, _, hit in scored]
 
 
 def diversify(hits: Sequence[Hit], limit: int, per_document: int) -> list[Hit]:
@@ -37,8 +61,9 @@ def diversify(hits: Sequence[Hit], limit: int, per_document: int) -> list[Hit]:
 
 class HybridRetriever:
     def __init__(self, store: VectorStore, embedder: Embedder, catalog: Catalog, *, candidate_k: int = 30,
-                 per_document: int = 2, mode: SearchMode = "hybrid"):
+                 per_document: int = 2, mode: SearchMode = "hybrid", lexical_weight: float | None = None):
         self.store, self.embedder, self.catalog = store, embedder, catalog
+        self.lexical_weight = LEXICAL_WEIGHT if lexical_weight is None else lexical_weight
         self.sparse = Bm25Encoder()
         self.candidate_k, self.per_document, self.mode = candidate_k, per_document, mode
         self._releases: list[str] | None = None
@@ -63,5 +88,8 @@ class HybridRetriever:
             dense=dense, sparse=sparse, limit=max(self.candidate_k, limit), candidate_k=self.candidate_k,
             releases=self.active_releases(), boost_codes=list(boost_codes), kinds=kinds, mode=mode))
         searched = time.perf_counter()
+        if mode == "hybrid" and self.lexical_weight > 0:
+            hits = lexical_rerank(question, hits, self.lexical_weight)
+        reranked = time.perf_counter()
         return Retrieved(diversify(hits, limit, self.per_document), embed_ms=(embedded - started) * 1000,
-                         search_ms=(searched - embedded) * 1000)
+                         search_ms=(searched - embedded) * 1000, timings={"rerank_ms": (reranked - searched) * 1000})

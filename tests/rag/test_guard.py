@@ -1,0 +1,126 @@
+"""The code guard (rag/guard.py): every code printed must exist and be grounded in a cited source.
+
+The unit tests use a stand-in checker; the store tests run the real checks against the HCPCS 2020 file, which
+has codes with a termination date (TERM DT), and the NCCI tables.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer import Sentence
+from rag.guard import REMOVED, guard_codes
+from rag_helpers import checker, reference_citation
+
+
+def cite(marker: int, snippet: str = "", codes=()):
+    return reference_citation(snippet=snippet, codes=codes).model_copy(update={"marker": marker})
+
+
+@pytest.mark.unit
+def test_a_grounded_valid_code_is_kept():
+    guarded = guard_codes([Sentence(text="CPT 22514 is a lumbar kyphoplasty.", citations=[1])],
+                          [cite(1, codes=["22514"])], checker(valid={"22514"}))
+    assert guarded.sentences[0].text == "CPT 22514 is a lumbar kyphoplasty."
+    assert guarded.removed == []
+    assert guarded.checks["22514"].status == "valid"
+
+
+@pytest.mark.unit
+def test_an_unknown_code_is_removed_and_reported():
+    sentences = [Sentence(text="Use 22514 or 22519 for this.", citations=[1])]
+    guarded = guard_codes(sentences, [cite(1, codes=["22514", "22519"])], checker(valid={"22514"}))
+    assert "22519" not in guarded.sentences[0].text
+    assert REMOVED in guarded.sentences[0].text
+    assert "22514" in guarded.sentences[0].text
+    assert guarded.removed == ["22519"]
+    assert guarded.checks["22519"].status == "unknown"
+
+
+@pytest.mark.unit
+def test_a_valid_code_absent_from_its_citations_is_removed():
+    # 22513 exists, but the sentence cites a source that never mentions it: the model made the link up.
+    sentences = [Sentence(text="Report 22514 together with 22513.", citations=[1])]
+    guarded = guard_codes(sentences, [cite(1, snippet="22514 lumbar kyphoplasty", codes=["22514"])],
+                          checker(valid={"22513", "22514"}))
+    assert guarded.removed == ["22513"]
+    assert "22513" not in guarded.sentences[0].text and "22514" in guarded.sentences[0].text
+
+
+@pytest.mark.unit
+def test_a_code_grounded_in_another_sentence_citation_does_not_count():
+    sentences = [Sentence(text="22514 is kyphoplasty.", citations=[1]),
+                 Sentence(text="Its add-on is 22515.", citations=[])]
+    guarded = guard_codes(sentences, [cite(1, codes=["22514", "22515"])], checker(valid={"22514", "22515"}))
+    assert guarded.removed == ["22515"]
+
+
+@pytest.mark.unit
+def test_the_snippet_grounds_a_code_too():
+    guarded = guard_codes([Sentence(text="J1885 is ketorolac per 15 mg.", citations=[2])],
+                          [cite(2, snippet="J1885,8,3,Clinical")], checker(valid={"J1885"}))
+    assert guarded.removed == []
+
+
+@pytest.mark.unit
+def test_a_deleted_code_is_flagged_with_its_termination_date():
+    sentences = [Sentence(text="A4466 describes an elastic garment.", citations=[1])]
+    guarded = guard_codes(sentences, [cite(1, codes=["A4466"])], checker(deleted={"A4466": 20161231}))
+    assert "A4466" in guarded.sentences[0].text
+    assert "terminated on 2016-12-31" in guarded.sentences[0].text
+    assert guarded.checks["A4466"].status == "deleted"
+    assert guarded.removed == []
+
+
+@pytest.mark.unit
+def test_a_sentence_left_empty_by_the_guard_is_dropped():
+    sentences = [Sentence(text="99999.", citations=[1]), Sentence(text="20610 is a joint injection.", citations=[1])]
+    guarded = guard_codes(sentences, [cite(1, codes=["20610", "99999"])], checker(valid={"20610"}))
+    assert [s.text for s in guarded.sentences] == ["20610 is a joint injection."]
+    assert guarded.removed == ["99999"]
+
+
+@pytest.mark.unit
+def test_codes_at_the_end_of_a_sentence_are_checked():
+    guarded = guard_codes([Sentence(text="The code you want is 22519.", citations=[1])], [cite(1)], checker())
+    assert guarded.removed == ["22519"]
+
+
+@pytest.mark.unit
+def test_icd10cm_codes_are_guarded_too():
+    guarded = guard_codes([Sentence(text="Pair it with M80.08XA or Q99.99.", citations=[1])],
+                          [cite(1, codes=["M80.08XA"])], checker(valid={"M80.08XA", "Q99.99"}))
+    assert guarded.removed == ["Q99.99"]
+    assert "M80.08XA" in guarded.sentences[0].text
+
+
+@pytest.mark.unit
+def test_each_code_is_checked_once():
+    calls = []
+    inner = checker(valid={"20610"})
+
+    def counting(code):
+        calls.append(code)
+        return inner(code)
+
+    guard_codes([Sentence(text="20610 here.", citations=[1]), Sentence(text="20610 again.", citations=[1])],
+                [cite(1, codes=["20610"])], counting)
+    assert calls == ["20610"]
+
+
+# ---------------------------------------------------------------- against the real reference data
+
+@pytest.mark.store
+@pytest.mark.shared_data
+def test_guard_with_the_real_checks(rag_service):
+    """A HCPCS 2020 code with a TERM DT is flagged, a made-up code is removed, an NCCI-only code is kept."""
+    a4466 = rag_service.check("A4466")
+    assert a4466.status == "deleted" and a4466.termination_date == 20161231
+    assert rag_service.check("22519").status == "unknown"
+    sentences = [Sentence(text="A4466 was an elastic garment code.", citations=[1]),
+                 Sentence(text="Bill 22519 with 22514.", citations=[1])]
+    citations = [cite(1, codes=["A4466", "22514", "22519"])]
+    guarded = guard_codes(sentences, citations, lambda code: rag_service.check(code))
+    assert "terminated on 2016-12-31" in guarded.sentences[0].text
+    assert guarded.removed == ["22519"]
+    assert "22514" in guarded.sentences[1].text
