@@ -19,7 +19,7 @@ from rag.settings import Settings, get_settings
 
 from api import errors
 from api.observe import BodyLimitMiddleware, ObserveMiddleware
-from api.routers import ask, claims, codes, health, modifiers, widget
+from api.routers import ask, claims, codes, health, mail, modifiers, widget
 from api.runtime import Runtime
 
 DESCRIPTION = """Grounded answers for medical coders: every fact cited (dataset, version, row or passage), every
@@ -46,12 +46,13 @@ def create_app(settings: Settings | None = None, service: QueryService | None = 
     app.state.runtime = runtime
     app.state.settings = settings
     errors.install(app)
-    for module in (ask, codes, claims, modifiers, health, widget):
+    for module in (ask, codes, claims, modifiers, health, widget, mail):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=widget.STATIC), name="static")
     # Added last = outermost: metrics see every response, including CORS preflights and 413s.
     app.add_middleware(BodyLimitMiddleware,
-                       max_bytes=int(getattr(settings, "max_body_bytes", DEFAULT_MAX_BODY_BYTES)))
+                       max_bytes=int(getattr(settings, "max_body_bytes", DEFAULT_MAX_BODY_BYTES)),
+                       per_path={"/v1/mail": settings.mail_max_bytes})
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=False,
                        allow_methods=["GET", "POST", "OPTIONS"],
                        allow_headers=["Content-Type", "X-API-Key", "Authorization"],

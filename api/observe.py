@@ -88,21 +88,22 @@ class ObserveMiddleware:
 class BodyLimitMiddleware:
     """413 for bodies over ``max_bytes``: at once from Content-Length, or while a chunked body streams in."""
 
-    def __init__(self, app, max_bytes: int):
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app, max_bytes: int, per_path: dict[str, int] | None = None):
+        self.app, self.default_max_bytes, self.per_path = app, max_bytes, per_path or {}
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        max_bytes = self.per_path.get(scope.get("path", ""), self.default_max_bytes)
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None:
             try:
-                too_big = int(declared) > self.max_bytes
+                too_big = int(declared) > max_bytes
             except ValueError:
                 too_big = False
             if too_big:
-                return await self._reject(send)
+                return await self._reject(send, max_bytes)
         received = 0
 
         async def limited_receive():
@@ -110,14 +111,14 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise HTTPException(413, f"the request body is over {self.max_bytes} bytes")
+                if received > max_bytes:
+                    raise HTTPException(413, f"the request body is over {max_bytes} bytes")
             return message
 
         await self.app(scope, limited_receive, send)
 
-    async def _reject(self, send):
-        body = json.dumps({"error": f"the request body is over {self.max_bytes} bytes"}).encode()
+    async def _reject(self, send, max_bytes: int):
+        body = json.dumps({"error": f"the request body is over {max_bytes} bytes"}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})

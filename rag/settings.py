@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,6 +46,23 @@ class Settings(BaseSettings):
     registered_quota_per_day: int = 1000
     max_question_chars: int = 2000
     log_questions: bool = False
+
+    # CaseConsultant mail intake (api/mail): off unless enabled; empty allow-list = nobody is answered
+    mail_address: str = "consultant@casepilot.localhost"
+    mail_display_name: str = "CasePilot CaseConsultant"
+    mail_allowed_senders: list[str] = Field(default_factory=list, description="addresses or domains")
+    mail_smtp_enabled: bool = False
+    mail_smtp_host: str = "127.0.0.1"
+    mail_smtp_port: int = 8025
+    mail_max_bytes: int = 10 * 1024 * 1024
+    mail_max_questions: int = 10
+    mail_workers: int = 2
+    mail_relay_host: str | None = None
+    mail_relay_port: int = 25
+    mail_relay_starttls: bool = False
+    mail_relay_username: str | None = None
+    mail_relay_password: SecretStr | None = None
+    mail_log_bodies: bool = False
 
     @property
     def reference_dir(self) -> Path:
