@@ -210,6 +210,7 @@ def report(result: dict, args, startup_s: float, server_cpu: float | None, load_
                            "mean_ms": round(statistics.fmean(values) * 1000, 1)}
                     for kind, values in sorted(result["latencies"].items())},
         "server_startup_s": round(startup_s, 1), "server_cpu_s": round(server_cpu, 1) if server_cpu else None,
+        "server_cpu_ms_per_request": round(server_cpu / total * 1000, 2) if server_cpu and total else None,
         "cpus": os.cpu_count(), "loadavg_before": load_before, "loadavg_after": load_after,
         "target_rps": 150,
     }
@@ -219,8 +220,9 @@ def report(result: dict, args, startup_s: float, server_cpu: float | None, load_
     for kind, numbers in summary["by_kind"].items():
         print(f"  {kind:12} n={numbers['n']:5}  p50 {numbers['p50_ms']:8} ms  p95 {numbers['p95_ms']:8} ms")
     print(f"statuses: {summary['statuses']}  errors: {summary['errors'] or 'none'}")
-    print(f"server CPU: {summary['server_cpu_s']} s over {summary['wall_s']} s wall; {os.cpu_count()} CPUs; "
-          f"load average before {load_before}, after {load_after} (the machine may be shared)")
+    print(f"server CPU: {summary['server_cpu_s']} s over {summary['wall_s']} s wall "
+          f"({summary['server_cpu_ms_per_request']} ms per request; one process, mostly GIL-bound); "
+          f"{os.cpu_count()} CPUs; load average before {load_before}, after {load_after} (the machine may be shared)")
     return summary
 
 

@@ -439,8 +439,7 @@ def build(shared: Path) -> list[dict]:
             facts = ["no ncci ptp edit"]
             reference = f"No NCCI practitioner PTP edit pairs {a} and {b}."
             supporting = [f"ptp_practitioner:{a}|{b}"]
-        items.append(_item(f"ptp-{n:03d}", question, "pair_check", [a, b], facts, reference,
-                           supporting + ["guidelines:ncci-ptp-edits"][:0]))
+        items.append(_item(f"ptp-{n:03d}", question, "pair_check", [a, b], facts, reference, supporting))
 
     mue = load_mue(shared)
     for n, code in enumerate(MUE_CODES, start=1):

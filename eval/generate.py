@@ -10,7 +10,10 @@ Writes, into DIR (a report or work folder, never the repository):
 - hcpcs_desc.jsonl    HCPCS Level II long descriptor -> code (2020 annual file, active codes with a descriptor
                       no other code shares);
 - icd10cm_desc.jsonl  ICD-10-CM title -> code (FY2025 billable codes; from simple_icd_10_cm when ../shared is
-                      absent).
+                      absent);
+- *_desc_noisy.jsonl  the same descriptors made harder (lower case, no punctuation, a quarter of the words
+                      dropped, two neighbours swapped): the service indexes the verbatim descriptors, so the
+                      plain sets are close to an exact-text lookup.
 The same seed and the same files always give the same items, in the same order.
 """
 
@@ -32,6 +35,8 @@ PTP_SHARES = {1: 0.35, 0: 0.30, 9: 0.10, None: 0.25}  # None: a pair of real cod
 PAIR_TEMPLATES = ["Can {a} and {b} be billed together?", "Is there an NCCI edit between {a} and {b}?",
                   "Are {a} and {b} bundled on the same day?", "Can I report {a} with {b} on the same claim?",
                   "Is {b} bundled into {a}?"]
+ALL_SETS = ("ptp_gen", "mue_gen", "hcpcs_desc", "icd10cm_desc", "hcpcs_desc_noisy", "icd10cm_desc_noisy")
+ICD_SETS = {"icd10cm_desc", "icd10cm_desc_noisy"}
 UNIT_TEMPLATES = ["What is the MUE for {c}?", "How many units of {c} can be billed per day?",
                   "What is the maximum units for {c}?", "Is there an MUE limit on {c}?"]
 
@@ -114,27 +119,50 @@ def description_items(rows, n: int, rng: random.Random, prefix: str, source: str
             for number, row in enumerate(chosen, start=1)]
 
 
+def noisy(text: str, rng: random.Random, drop: float = 0.25) -> str:
+    """A harder query from a descriptor: lower case, punctuation gone, about a quarter of the words dropped
+    (never all), and one neighbouring pair swapped, so the query no longer matches the indexed text verbatim."""
+    words = [w for w in "".join(c if c.isalnum() else " " for c in text.lower()).split()]
+    kept = [w for i, w in enumerate(words) if i == 0 or rng.random() >= drop] or words[:1]
+    if len(kept) > 2:
+        i = rng.randrange(len(kept) - 1)
+        kept[i], kept[i + 1] = kept[i + 1], kept[i]
+    return " ".join(kept)
+
+
+def noisy_items(items: list[dict], rng: random.Random, prefix: str) -> list[dict]:
+    return [{**item, "id": f"{prefix}-{n:04d}", "question": noisy(item["question"], rng)}
+            for n, item in enumerate(items, start=1)]
+
+
 def generate(out: Path, shared: Path | None, sample: int = DEFAULT_SAMPLE, seed: int = SEED,
              only: set[str] | None = None) -> dict[str, Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, list[dict]] = {}
-    wanted = only or {"ptp_gen", "mue_gen", "hcpcs_desc", "icd10cm_desc"}
+    wanted = only or set(ALL_SETS)
     if shared is not None:
         index = load_ptp_index(shared) if wanted & {"ptp_gen", "mue_gen"} else {}
         if "ptp_gen" in wanted:
             written["ptp_gen"] = ptp_items(index, sample, random.Random(f"{seed}:ptp"))
         if "mue_gen" in wanted:
             written["mue_gen"] = mue_items(load_mue(shared), index, sample, random.Random(f"{seed}:mue"))
-        if "hcpcs_desc" in wanted:
-            written["hcpcs_desc"] = description_items(load_hcpcs_2020(shared), sample, random.Random(f"{seed}:hcpcs"),
-                                                      "ghcpcs", "hcpcs", "HCPCS")
-        icd_rows = load_icd10cm_fy2025(shared) if "icd10cm_desc" in wanted else []
+        if wanted & {"hcpcs_desc", "hcpcs_desc_noisy"}:
+            hcpcs = description_items(load_hcpcs_2020(shared), sample, random.Random(f"{seed}:hcpcs"), "ghcpcs",
+                                      "hcpcs", "HCPCS")
+            if "hcpcs_desc" in wanted:
+                written["hcpcs_desc"] = hcpcs
+            if "hcpcs_desc_noisy" in wanted:
+                written["hcpcs_desc_noisy"] = noisy_items(hcpcs, random.Random(f"{seed}:hcpcs-noisy"), "ghcpcsn")
+        icd_rows = load_icd10cm_fy2025(shared) if wanted & ICD_SETS else []
     else:
-        icd_rows = icd10cm_from_package() if "icd10cm_desc" in wanted else []
-    if "icd10cm_desc" in wanted and icd_rows:
-        written["icd10cm_desc"] = description_items(icd_rows, sample, random.Random(f"{seed}:icd"), "gicd",
-                                                    "icd10cm", "ICD10CM")
+        icd_rows = icd10cm_from_package() if wanted & ICD_SETS else []
+    if icd_rows:
+        icd = description_items(icd_rows, sample, random.Random(f"{seed}:icd"), "gicd", "icd10cm", "ICD10CM")
+        if "icd10cm_desc" in wanted:
+            written["icd10cm_desc"] = icd
+        if "icd10cm_desc_noisy" in wanted:
+            written["icd10cm_desc_noisy"] = noisy_items(icd, random.Random(f"{seed}:icd-noisy"), "gicdn")
     paths = {}
     for name, items in written.items():
         path = out / f"{name}.jsonl"

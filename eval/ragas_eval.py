@@ -49,7 +49,9 @@ def _embeddings(embedder):
             return self.inner.embed_query(text).tolist()
 
         def embed_documents(self, texts: list[str]) -> list[list[float]]:
-            return self.inner.embed_documents(texts).tolist()
+            # ragas embeds one or two short texts at a time: the query path (single-threaded, cached) is
+            # much faster for that than a batch encode competing for every core.
+            return [self.inner.embed_query(text).tolist() for text in texts]
 
         async def aembed_query(self, text: str) -> list[float]:
             return self.embed_query(text)

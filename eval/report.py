@@ -54,8 +54,12 @@ def headline_rows(summary: dict) -> list[tuple[str, str, str]]:
     for name in ("faithfulness", "llm_context_recall", "response_relevancy"):
         if name in ragas:
             rows.append((f"ragas {name} (LLM judge)", _fmt(ragas[name]), ""))
-    for code_set, label in (("HCPCS", "HCPCS"), ("ICD10CM", "ICD-10-CM")):
-        d = desc.get(code_set, {})
+    for key, label in (("HCPCS", "HCPCS"), ("ICD10CM", "ICD-10-CM"), ("HCPCS_noisy", "HCPCS, noisy descriptor"),
+                       ("ICD10CM_noisy", "ICD-10-CM, noisy descriptor")):
+        d = desc.get(key, {})
+        if key.endswith("_noisy") and not d.get("items"):
+            continue
+        code_set = key.replace("_noisy", "")
         baseline = GPT4_BASELINE.get(code_set)
         note = (f"{d.get('items', 0)} items" if d.get("items") else (d.get("skip_reason") or "not run"))
         if baseline is not None:

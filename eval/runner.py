@@ -24,8 +24,9 @@ log = logging.getLogger("eval")
 
 INTENTS = ("code_lookup", "pair_check", "units", "modifier", "coverage", "guideline", "open", "refuse")
 EXACT_INTENTS = ("code_lookup", "pair_check", "units")
-DESCRIPTION_SETS = {"hcpcs_desc": "HCPCS", "icd10cm_desc": "ICD10CM"}
-GENERATED_SETS = ("ptp_gen", "mue_gen", "hcpcs_desc", "icd10cm_desc")
+DESCRIPTION_SETS = {"hcpcs_desc": "HCPCS", "icd10cm_desc": "ICD10CM", "hcpcs_desc_noisy": "HCPCS",
+                    "icd10cm_desc_noisy": "ICD10CM"}
+GENERATED_SETS = ("ptp_gen", "mue_gen", "hcpcs_desc", "icd10cm_desc", "hcpcs_desc_noisy", "icd10cm_desc_noisy")
 RETRIEVAL_K = 10
 CODE_DATASETS = {"cpt": "CPT", "cpt_licensed": "CPT", "hcpcs": "HCPCS", "icd10cm": "ICD10CM",
                  "modifiers": "MODIFIER"}
@@ -363,7 +364,8 @@ def summarize(results: Sequence[dict]) -> dict:
     for set_name, code_set in DESCRIPTION_SETS.items():
         rows = [r for r in results if r.get("set") == set_name]
         scored = [r for r in rows if "top1" in r]
-        description[code_set] = {
+        key = code_set + ("_noisy" if set_name.endswith("_noisy") else "")
+        description[key] = {
             "items": len(scored), "skipped": len(rows) - len(scored),
             "skip_reason": next((r["skipped"] for r in rows if "skipped" in r), None),
             "top1": M.mean(r["top1"] for r in scored), "hit@5": M.mean(r["hit@5"] for r in scored),

@@ -6,8 +6,10 @@ own vocabulary. Semantic half: dense search over code passages. The two rankings
 
 from __future__ import annotations
 
+import math
 import re
 import threading
+from collections import Counter
 from typing import Sequence
 
 from rapidfuzz import fuzz, process
@@ -45,6 +47,8 @@ class CodeSearch:
         self._vocabulary: list[str] | None = None
         self._codes: dict[str, list[str]] | None = None
         self._descriptors: dict[str, list[tuple[str, str, bool]]] | None = None
+        self._df: Counter[str] = Counter()
+        self._documents = 1
 
     # ------------------------------------------------------------ lazily built indexes
 
@@ -94,11 +98,15 @@ class CodeSearch:
             corrected.append(match[0] if match else lower)
         return corrected
 
-    def lexical(self, text: str, limit: int, code_sets: Sequence[str] | None = None):
+    def corrected_words(self, text: str) -> list[str]:
         words = [w for w in WORD.findall(text) if w.lower() not in FTS_STOP]
+        return self._correct(words) if words else []
+
+    def lexical(self, text: str, limit: int, code_sets: Sequence[str] | None = None,
+                words: list[str] | None = None):
+        words = self.corrected_words(text) if words is None else words
         if not words:
             return []
-        words = self._correct(words)
         match = " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
         return self.store.search_descriptors(match, limit, code_sets)
 
@@ -109,18 +117,24 @@ class CodeSearch:
         with self._lock:
             if self._descriptors is None:
                 index: dict[str, list[tuple[str, str, bool]]] = {}
-                for sourced in self.store.iter_codes():
-                    record = sourced.fact
-                    if record.code_set == "MODIFIER":
+                df: Counter[str] = Counter()
+                for code, code_set, long, short, terminated in self.store.iter_descriptors():
+                    if code_set == "MODIFIER":
                         continue
-                    for text in {record.long_description, record.short_description}:
+                    df.update(set(word_keys(f"{long} {short}")))
+                    for text in {long, short}:
                         key = normalize_descriptor(text)
                         if len(key) >= 8:
-                            entry = (record.code, record.code_set, bool(record.termination_date))
+                            entry = (code, code_set, terminated)
                             if entry not in index.setdefault(key, []):
                                 index[key].append(entry)
                 self._descriptors = index
+                self._df, self._documents = df, max(1, sum(1 for _ in index))
             return self._descriptors
+
+    def idf(self, key: str) -> float:
+        self._descriptor_index()
+        return math.log((self._documents + 1) / (self._df.get(key, 0) + 1)) + 1.0
 
     def _record_hit(self, code: str, source_hint: str = "") -> tuple[CodeHit, list[str]] | None:
         found = [s for s in self.store.lookup_code(code) if s.fact.code_set != "MODIFIER"]
@@ -137,26 +151,29 @@ class CodeSearch:
 
     def search(self, query: str, limit: int = 10, code_sets: Sequence[str] | None = None,
                semantic: bool = True) -> list[CodeHit]:
-        """Exact codes named in the query first; then codes whose descriptor is the query word for word
-        (active before terminated); then the fused lexical + dense ranking, reranked by how closely each
-        candidate's descriptor matches the query ("without ultrasound" must not pick the ultrasound code)."""
+        """Codes whose descriptor is the query word for word first (active before terminated); then codes named
+        in the query; then the fused lexical + dense ranking, reranked by how closely each candidate's
+        descriptors match the query: word overlap, the rare words it shares ("kyphoplasty" over "one"), and
+        negations ("without ultrasound" must not pick the ultrasound code)."""
         query = query.strip()
-        hits: dict[str, CodeHit] = {}
-        for mention in recognize(query).codes:
-            check = check_code(self.store, mention.code, mention.code_set)
-            if check.status != "unknown":
-                hits[check.code] = CodeHit(code=check.code, code_set=check.code_set, description=check.description,
-                                           score=1.0, status=check.status, source="exact")
         if not query:
             return []
+        hits: dict[str, CodeHit] = {}
+        # A descriptor pasted word for word names its code, even when it mentions another ("alternative to G0105").
         for code, code_set, terminated in sorted(self._descriptor_index().get(normalize_descriptor(query), []),
                                                  key=lambda entry: (entry[2], entry[0])):
-            if code not in hits and (code_sets is None or code_set in code_sets):
+            if code_set_allowed(code_set, code_sets):
                 found = self._record_hit(code)
                 if found:
                     hits[code] = found[0].model_copy(update={"score": 1.0, "source": "descriptor"})
+        for mention in recognize(query).codes:
+            check = check_code(self.store, mention.code, mention.code_set)
+            if check.status != "unknown" and check.code not in hits and code_set_allowed(check.code_set, code_sets):
+                hits[check.code] = CodeHit(code=check.code, code_set=check.code_set, description=check.description,
+                                           score=1.0, status=check.status, source="exact")
         scores: dict[str, float] = {}
-        for rank, (sourced, _) in enumerate(self.lexical(query, limit * 3, code_sets)):
+        words = self.corrected_words(query)
+        for rank, (sourced, _) in enumerate(self.lexical(query, limit * 3, code_sets, words)):
             code = sourced.fact.code
             scores[code] = scores.get(code, 0.0) + 1 / (RRF_K + rank)
         if semantic and self.retriever is not None and len(query) > 3:
@@ -173,12 +190,33 @@ class CodeSearch:
             if found is None:
                 continue
             records[code], texts = found
-            final[code] = scores[code] + MATCH_WEIGHT * descriptor_match(query, texts)
+            final[code] = scores[code] + MATCH_WEIGHT * (descriptor_match(query, texts, words)
+                                                         + coverage(words or WORD.findall(query), texts, self.idf)) / 2
         ranked = sorted(final, key=lambda c: (-final[c], records[c].status != "valid", c))
         for code in ranked:
             if code not in hits:
                 hits[code] = records[code].model_copy(update={"score": round(final[code], 5)})
         return list(hits.values())[:limit]
+
+
+def code_set_allowed(code_set: str, code_sets: Sequence[str] | None) -> bool:
+    return code_sets is None or code_set in code_sets or "/" in code_set  # "CPT/HCPCS": listed in NCCI only
+
+
+def word_keys(text: str) -> list[str]:
+    """Words cut to six characters: a cheap stem that puts "vertebra" and "vertebral" together."""
+    return [w[:6] for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 1 and w not in FTS_STOP]
+
+
+def coverage(words: Sequence[str], texts: Sequence[str], idf) -> float:
+    """The share of the query's information (its words weighted by rarity across all descriptors) that the
+    candidate's descriptors contain: "kyphoplasty" weighs far more than "one"."""
+    wanted = dict.fromkeys(k for w in words for k in word_keys(w))
+    if not wanted:
+        return 0.0
+    present = set(word_keys(" ".join(texts)))
+    weights = {k: idf(k) for k in wanted}
+    return sum(v for k, v in weights.items() if k in present) / sum(weights.values())
 
 
 MATCH_WEIGHT = 0.03  # a perfect descriptor match is worth about two top ranks of the fused lists
@@ -189,21 +227,24 @@ def normalize_descriptor(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+(?:\.[0-9]+)?", (text or "").lower()))
 
 
-def descriptor_match(query: str, texts: Sequence[str]) -> float:
+def descriptor_match(query: str, texts: Sequence[str], words: Sequence[str] = ()) -> float:
     """How well a candidate's descriptors match the query, 0..1: word overlap both ways (token sort and token
-    set ratios), then a step up or down when the query says "without X" and the descriptor agrees or not."""
+    set ratios, on the query as typed and as spell-corrected), then a step up or down when the query says
+    "without X" and the descriptor's own first sentence agrees or not (later sentences often point elsewhere:
+    "Without ultrasound guidance, use 20610")."""
     if not texts:
         return 0.0
-    q = normalize_descriptor(query)
+    queries = {normalize_descriptor(query), normalize_descriptor(" ".join(words))} - {""}
     best = 0.0
     for text in texts:
         t = normalize_descriptor(text)
-        best = max(best, (fuzz.token_sort_ratio(q, t) + fuzz.token_set_ratio(q, t)) / 200)
-    joined = " ".join(normalize_descriptor(t) for t in texts)
+        for q in queries:
+            best = max(best, (fuzz.token_sort_ratio(q, t) + fuzz.token_set_ratio(q, t)) / 200)
+    leads = " | ".join(normalize_descriptor(re.split(r"(?<=[.;])\s", t, maxsplit=1)[0]) for t in texts)
     for word in NEGATION.findall(query):
         word = word.lower()
-        if re.search(rf"\b(?:without|no|not)\s+(?:\w+\s+){{0,2}}{re.escape(word)}", joined):
+        if re.search(rf"\b(?:without|no|not)\s+(?:\w+\s+){{0,2}}{re.escape(word)}", leads):
             best += 0.25
-        elif re.search(rf"\bwith\s+(?:\w+\s+){{0,2}}{re.escape(word)}", joined):
+        elif re.search(rf"\bwith\s+(?:\w+\s+){{0,2}}{re.escape(word)}", leads):
             best -= 0.25
     return best

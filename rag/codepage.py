@@ -19,12 +19,11 @@ from rag.answer import Citation, CodeCheck, CodeStatus, MueFinding, PtpFinding
 from rag.claims import NCCI_ASSOCIATED_MODIFIERS
 from rag.codes import normalize_icd10
 from rag.compose import passage_citation
-from rag.exact import TABLE_NAMES, check_code, describe, reference_citation
+from rag.exact import check_code, describe, reference_citation
 from rag.retrieve import HybridRetriever
 from rag.stores.reference import ReferenceStore, Sourced
 from rag.stores.schema import DATASETS, MODIFIER_INDICATORS, MUE_ADJUDICATION_INDICATORS, CodeRecord
 
-PTP_DATASETS = ("ptp_practitioner", "ptp_hospital")
 DISTINCT_SERVICE_MODIFIERS = ("59", "XE", "XP", "XS", "XU")
 PASSAGE_CACHE_SIZE = 4096
 PAGE_CACHE_SIZE = 2048
@@ -339,7 +338,3 @@ def _head(text: str, limit: int = PASSAGE_QUERY_CHARS) -> str:
     if len(text) <= limit:
         return text
     return text[:limit].rsplit(" ", 1)[0]
-
-
-def table_name(dataset: str) -> str:
-    return TABLE_NAMES.get(dataset, dataset)

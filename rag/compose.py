@@ -71,8 +71,16 @@ def best_sentences(question: str, text: str, codes: Sequence[str], count: int) -
         code_bonus = sum(2 for code in codes if code in sentence)
         scored.append((overlap + code_bonus - index * 0.05, index, sentence))
     ranked = sorted(scored, reverse=True)
-    chosen = sorted([item for item in ranked[:count] if item[0] > 0] or ranked[:1], key=lambda item: item[1])
-    return [sentence for _, _, sentence in chosen]
+    chosen = sorted(index for _, index, _ in ([item for item in ranked[:count] if item[0] > 0] or ranked[:1]))
+    picked: list[int] = []
+    for index in chosen:
+        picked.append(index)
+        if sentences[index].rstrip().endswith(":"):  # a lead-in ("The package includes:") brings its list
+            picked += list(range(index + 1, min(index + 1 + LEAD_IN_ITEMS, len(sentences))))
+    return [sentences[index] for index in dict.fromkeys(picked)]
+
+
+LEAD_IN_ITEMS = 4
 
 
 CODE_KINDS = {"code", "modifier"}

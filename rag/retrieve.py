@@ -12,7 +12,7 @@ from rag.providers.sparse import Bm25Encoder
 from rag.stores.catalog import Catalog
 from rag.stores.schema import release_key
 from rag.stores.vectors import RRF_K, Hit, SearchMode, VectorQuery, VectorStore
-from rag.text import bigrams, terms
+from rag.text import bigrams, profile, terms
 
 
 @dataclass
@@ -37,9 +37,9 @@ def lexical_rerank(question: str, hits: Sequence[Hit], weight: float = LEXICAL_W
         return list(hits)
     scored = []
     for rank, hit in enumerate(hits):
-        text = f"{hit.passage.section} {hit.passage.text}"
-        overlap = len(wanted & terms(text)) / len(wanted)
-        phrase = len(pairs & bigrams(text)) / len(pairs) if pairs else 0.0
+        passage_terms, passage_pairs = profile(f"{hit.passage.section} {hit.passage.text}")
+        overlap = len(wanted & passage_terms) / len(wanted)
+        phrase = len(pairs & passage_pairs) / len(pairs) if pairs else 0.0
         scored.append((1 / (RRF_K + rank) + weight * (overlap + phrase), -rank, hit))
     scored.sort(key=lambda item: (item[0], item[1]), reverse=True)
     return [hit for _, _, hit in scored]

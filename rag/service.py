@@ -123,11 +123,14 @@ class QueryService:
         timings["exact_ms"] = (time.perf_counter() - started) * 1000
         hits = []
         needs_retrieval = bool(set(intents) & RETRIEVAL_INTENTS) or not facts
+        if checks and not valid:
+            needs_retrieval = False  # every code named is unknown: the answer is "not found", whatever else
         if needs_retrieval and self.retriever is not None:
             retrieved = self.retriever.retrieve(question, limit=top_k or self.settings.top_k,
                                                 boost_codes=valid + recognized.modifiers)
             hits = retrieved.hits
             timings["embed_ms"], timings["search_ms"] = retrieved.embed_ms, retrieved.search_ms
+            timings.update(retrieved.timings)
         return Evidence(understood, facts, exact, checks, hits, timings, service_date)
 
     def _compose(self, question: str, evidence: Evidence, book: CitationBook) -> list[Sentence]:
@@ -175,7 +178,7 @@ class QueryService:
     def _finish(self, sentences: list[Sentence], book: CitationBook, evidence: Evidence, generator: str,
                 started: float, guarded: Guarded | None = None) -> Answer:
         """Guard the sentences (unless the caller already did), number the citations used, and build the answer."""
-        guarded = guarded or guard_codes(sentences, book.citations, lambda code: self.check(code))
+        guarded = guarded or guard_codes(sentences, book.citations, lambda code: self.check(code, suggest=False))
         if not guarded.sentences:
             return self._abstain(evidence, started, book)
         notes = self._not_found_notes(evidence, book)
@@ -257,7 +260,7 @@ class QueryService:
         else:
             drafts = self._compose(question, evidence, book)
             markers = {c.marker for c in book.citations}
-            check = lambda code: self.check(code)  # noqa: E731
+            check = lambda code: self.check(code, suggest=False)  # noqa: E731
             released = Guarded(sentences=[])
             llm_started = time.perf_counter()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 WORD = re.compile(r"[a-z0-9]+")
 STOPWORDS = set("""a an and are as at be by can do does for from how i in is it of on or should the to was what
@@ -29,3 +30,10 @@ def terms(text: str) -> set[str]:
 def bigrams(text: str) -> set[tuple[str, str]]:
     found = words(text)
     return set(zip(found, found[1:]))
+
+
+@lru_cache(maxsize=8192)
+def profile(text: str) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+    """(terms, bigrams) of a passage, computed once per distinct text: passages come back query after query."""
+    found = words(text)
+    return frozenset(found), frozenset(zip(found, found[1:]))

@@ -134,6 +134,14 @@ class ReferenceStore:
             for row in connection.execute(query, args):
                 yield Sourced(_code_record(row), release)
 
+    def iter_descriptors(self) -> Iterator[tuple[str, str, str, str, bool]]:
+        """(code, code set, long descriptor, short descriptor, terminated) for every code row: a light scan for
+        building in-memory indexes (no attributes decoded)."""
+        for connection, _ in self._of_kind("codes"):
+            for code, code_set, long, short, term in connection.execute(
+                    "SELECT code, code_set, long_description, short_description, termination_date FROM codes"):
+                yield code, code_set, long or "", short or "", term not in (None, NO_DATE)
+
     def search_descriptors(self, match: str, limit: int = 20,
                            code_sets: Iterable[str] | None = None) -> list[tuple[Sourced[CodeRecord], float]]:
         """Full-text (BM25) search over descriptors; ``match`` is an FTS5 query. Lower score = better."""

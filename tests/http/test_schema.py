@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.http, pytest.mark.shared_data]
 MAX_EXAMPLES = int(os.environ.get("CASEPILOT_SCHEMATHESIS_EXAMPLES", "20"))
 OPERATIONS = [("POST", "/v1/ask"), ("POST", "/v1/ask/stream"), ("GET", "/v1/codes/{code}"), ("GET", "/v1/search"),
               ("POST", "/v1/claims/check"), ("GET", "/v1/modifiers/{modifier}"), ("GET", "/healthz"),
-              ("GET", "/readyz"), ("GET", "/metrics")]
+              ("GET", "/readyz"), ("GET", "/metrics"), ("POST", "/v1/mail")]
 
 
 @pytest.fixture(scope="module")

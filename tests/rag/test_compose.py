@@ -74,6 +74,17 @@ def test_best_sentences_prefer_sentences_naming_the_codes_asked_about():
         "Code 22514 is the lumbar kyphoplasty, reported once per level."]
 
 
+def test_a_lead_in_brings_the_list_after_it():
+    text = ("Medicare pays one global fee for the surgical package.\nThe package includes:\n"
+            "- preoperative visits after the decision to operate;\n- the operation itself and local anesthesia;\n"
+            "- postoperative visits related to recovery;\n- supplies, except those paid separately;\n"
+            "- miscellaneous services such as dressing changes.\nUnrelated closing words are written here.")
+    chosen = best_sentences("What does the global surgical package include?", text, [], 2)
+    assert chosen[1] == "The package includes:"
+    assert "postoperative visits related to recovery;" in chosen
+    assert len(chosen) == 6 and "Unrelated" not in " ".join(chosen)
+
+
 def test_best_sentences_falls_back_to_the_first_sentence_when_nothing_overlaps():
     text = "Completely unrelated words live here together. Another sentence of nothing in common."
     assert best_sentences("kyphoplasty", text, [], 2) == ["Completely unrelated words live here together."]

@@ -55,6 +55,25 @@ def test_intents_that_must_not_fire(question, absent):
     assert absent not in understand(question).intents
 
 
+@pytest.mark.parametrize("question, wants_guidance", [
+    ("How many units of 17003 do I report for destruction of premalignant lesions?", True),  # a how-to
+    ("What total time supports 99214 under the 2024 thresholds?", True),   # more than a lookup
+    ("What is the difference between 20610 and 20611?", True),
+    ("What is CPT 22514?", False),                                           # template questions stay exact
+    ("How many units of J1885 can be billed per day?", False),
+    ("Can I report 20610 with 20611 on the same claim?", False),
+    ("What does ICD-10-CM M80.08XA mean?", False),
+])
+def test_questions_about_codes_that_also_want_guidance(question, wants_guidance):
+    assert ("guideline" in understand(question).intents) is wants_guidance
+
+
+@pytest.mark.parametrize("question", ["What is the code for a lipid panel?", "Which code describes a rapid strep test?",
+                                      "What code do I use for a knee joint injection without ultrasound?"])
+def test_a_request_for_a_code_is_open(question):
+    assert "open" in understand(question).intents
+
+
 def test_procedure_codes_leave_out_alternative_readings_and_diagnoses():
     understood = understand("Can J1885 and 96372 be billed together for M54.5?")
     assert understood.procedure_codes == ["J1885", "96372"]

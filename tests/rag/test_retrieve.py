@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.retrieve import diversify
+from rag.retrieve import diversify, lexical_rerank
 from rag.stores.vectors import VectorQuery
 from rag_helpers import hit
 
@@ -43,6 +43,25 @@ def test_the_same_doc_id_in_two_sources_is_two_documents():
     assert [(h.passage.source, h.passage.doc_id) for h in kept] == [("guidelines", "d"), ("manual", "d")]
 
 
+@pytest.mark.unit
+def test_lexical_rerank_lifts_the_chunk_that_holds_the_question_words():
+    hits = [hit("Where to download the files and how to challenge a decision.", doc_id="d", chunk=0),
+            hit("Contact details for the contractor are on the web page.", doc_id="d", chunk=1),
+            hit("A medically unlikely edit is the most units of service reported per day.", doc_id="d", chunk=2)]
+    reranked = lexical_rerank("What is a medically unlikely edit?", hits, weight=0.003)
+    assert [h.passage.chunk for h in reranked] == [2, 0, 1]
+    # with diversity at two chunks per document, the definition now keeps a slot
+    assert 2 in [h.passage.chunk for h in diversify(reranked, 5, 2)]
+    assert 2 not in [h.passage.chunk for h in diversify(hits, 5, 2)]
+
+
+@pytest.mark.unit
+def test_lexical_rerank_keeps_the_order_without_overlap_or_weight():
+    hits = [hit(f"text {i}", doc_id=f"d{i}") for i in range(4)]
+    assert lexical_rerank("zzz", hits) == hits
+    assert lexical_rerank("text", hits, weight=0) == hits
+
+
 # ---------------------------------------------------------------- retrieval on the mini index
 
 @pytest.mark.store
@@ -59,7 +78,8 @@ def test_one_long_document_cannot_fill_every_slot(mini_retriever):
 
 
 @pytest.mark.store
-def test_codes_are_a_boost(mini_retriever):
+def test_codes_are_a_boost(mini_retriever, monkeypatch):
+    monkeypatch.setattr(mini_retriever, "lexical_weight", 0.0)  # the fused ranking alone
     question = "epidural steroid injection under fluoroscopy"
     plain = ids(mini_retriever.retrieve(question, limit=3).hits)
     boosted = ids(mini_retriever.retrieve(question, limit=3, boost_codes=["64483"]).hits)
