@@ -140,8 +140,12 @@ def attribute_citations(sentences: Sequence[Sentence], citations: Sequence[Citat
             if marker in sources:
                 sources[marker] += " " + draft.text
     source_terms = {marker: terms(text) for marker, text in sources.items()}
-    kept = []
+    kept, seen = [], set()
     for sentence in sentences:
+        key = " ".join(sentence.text.lower().split())
+        if key in seen:  # small models repeat themselves
+            continue
+        seen.add(key)
         cited = [m for m in sentence.citations if m in sources]
         if not cited:
             wanted = terms(sentence.text)

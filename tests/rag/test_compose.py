@@ -140,7 +140,8 @@ def test_generated_sentences_keep_valid_markers_and_get_one_when_a_source_suppor
     sentences = [Sentence(text="The modifier 59 marks a distinct service.", citations=[2]),
                  Sentence(text="22514 is column 2 and a modifier is allowed.", citations=[]),
                  Sentence(text="The weather in Paris is lovely in spring.", citations=[]),
-                 Sentence(text="Cites a marker that does not exist.", citations=[9])]
+                 Sentence(text="Cites a marker that does not exist.", citations=[9]),
+                 Sentence(text="The modifier  59 marks a distinct service.", citations=[2])]  # a repeat
     kept = attribute_citations(sentences, citations, drafts)
     assert [(s.text, s.citations) for s in kept] == [
         ("The modifier 59 marks a distinct service.", [2]),
