@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 CORPORA = REPO / "corpora"
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # loopback.py, shared by the tiers (--import-mode=importlib)
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +60,13 @@ def full_data_dir(tmp_path_factory) -> Path:
     """Corpora plus the real NCCI PTP/MUE tables and the 2020 HCPCS file from ../shared/data."""
     if not SHARED_DATA.is_dir():
         pytest.skip(f"../shared/data is absent ({SHARED_DATA})")
+    prebuilt = os.environ.get("CASEPILOT_TEST_FULL_DATA_DIR")
+    if prebuilt:  # a local shortcut while iterating: a directory made by `casepilot-ingest all`; CI leaves it unset
+        import shutil
+
+        target = tmp_path_factory.mktemp("full-data")
+        shutil.copytree(prebuilt, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.lock"))
+        return target
     return _ingest(tmp_path_factory.mktemp("full-data"), with_shared=True)
 
 

@@ -11,7 +11,7 @@ import os
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import not_a_server_error, positive_data_acceptance
 
 pytestmark = [pytest.mark.http, pytest.mark.shared_data]
 
@@ -19,6 +19,10 @@ MAX_EXAMPLES = int(os.environ.get("CASEPILOT_SCHEMATHESIS_EXAMPLES", "20"))
 OPERATIONS = [("POST", "/v1/ask"), ("POST", "/v1/ask/stream"), ("GET", "/v1/codes/{code}"), ("GET", "/v1/search"),
               ("POST", "/v1/claims/check"), ("GET", "/v1/modifiers/{modifier}"), ("GET", "/healthz"),
               ("GET", "/readyz"), ("GET", "/metrics"), ("POST", "/v1/mail")]
+# An RFC 822 message is a text/plain body to the schema: whether it has a From address to answer cannot be said
+# in JSON Schema, so a generated string is "schema-valid" yet unreadable, and the documented 422 is right for it.
+# Every other check (no 5xx, documented statuses, response schemas) still runs on this operation.
+FREE_TEXT_BODIES = {("POST", "/v1/mail")}
 
 
 @pytest.fixture(scope="module")
@@ -35,12 +39,13 @@ def test_schema_lists_exactly_these_operations(api_schema):
 def test_generated_requests(api_schema, live_server, method, path):
     operation = api_schema[path][method]
     statuses: list[int] = []
+    excluded = [positive_data_acceptance] if (method, path) in FREE_TEXT_BODIES else []
 
     @given(case=operation.as_strategy())
     @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     def run(case):
-        response = case.call_and_validate(base_url=live_server.url, timeout=120)
+        response = case.call_and_validate(base_url=live_server.url, timeout=120, excluded_checks=excluded)
         statuses.append(response.status_code)
 
     run()

@@ -12,7 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # mail_messages (tests use --import-mode=importlib)
 
 import mail_messages as m  # noqa: E402
-from mailkit import ThreadServer, free_port  # noqa: E402
+from loopback import ThreadServer, free_port  # noqa: E402
 
 
 @pytest.fixture
@@ -47,18 +47,15 @@ def smtp_listener(query_service, mail_config):
 
 @pytest.fixture
 def mail_app(query_service, mail_config):
-    """A factory: the real app (api.main.create_app over the session's query service) with the mail router
-    included as ``app.include_router(api.routers.mail.router)``, served by uvicorn on loopback."""
+    """A factory: the real app (api.main.create_app over the session's query service), its mail config set by
+    the test, served by uvicorn on loopback."""
     from api.main import create_app
-    from api.routers import mail as mail_router
     from rag.settings import Settings
 
     @contextmanager
     def start(settings: dict | None = None, **overrides):
         settings = Settings(data_dir=query_service.settings.data_dir, **(settings or {}))
-        app = create_app(settings, service=query_service)
-        if not any(getattr(r, "path", "") == "/v1/mail" for r in app.routes):
-            app.include_router(mail_router.router)
+        app = create_app(settings, service=query_service)  # includes the mail router and its lifespan
         app.state.mail_config = mail_config(**overrides)
         with ThreadServer(app) as server:
             server.app = app

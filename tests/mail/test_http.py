@@ -130,7 +130,7 @@ def test_the_app_starts_the_smtp_listener_when_enabled(mail_app):
     """The router's lifespan (merged into the app's) runs the listener over the app's own query service."""
     import smtplib
 
-    from mailkit import free_port
+    from loopback import free_port
 
     port = free_port()
     with mail_app(smtp_enabled=True, smtp_port=port) as server:

@@ -213,7 +213,7 @@ def test_messages_left_in_the_inbox_are_answered_at_start(mail_config, query_ser
     from api.mail.consultant import MailConsultant
     from api.mail.smtp import MailListener
 
-    from mailkit import free_port
+    from loopback import free_port
 
     config = mail_config()
     mailbox.Maildir(config.inbox, create=True).add(m.raw(m.message(message_id="<left@clinic.example>")))
@@ -247,7 +247,7 @@ class Sink:
 def test_replies_go_to_the_relay_when_one_is_configured(smtp_listener):
     from aiosmtpd.controller import Controller
 
-    from mailkit import free_port
+    from loopback import free_port
 
     sink = Sink()
     relay = Controller(sink, hostname="127.0.0.1", port=free_port())
@@ -266,7 +266,7 @@ def test_replies_go_to_the_relay_when_one_is_configured(smtp_listener):
 
 
 def test_a_failing_relay_leaves_the_reply_in_the_outbox(smtp_listener):
-    from mailkit import free_port
+    from loopback import free_port
 
     with smtp_listener(relay_host="127.0.0.1", relay_port=free_port(), relay_timeout_s=5) as listener:
         assert converse(listener, m.raw(m.message(message_id="<no-relay@clinic.example>")))[1] == 250
