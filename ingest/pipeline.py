@@ -45,9 +45,10 @@ class PassageWriter:
         return [p for p in passages if existing.get(p.point_id) != p.content_hash]
 
     def embed(self, passages: Sequence[Passage]) -> list[EmbeddedPassage]:
-        dense = self.embedder.embed_documents([f"{p.title}. {p.section}. {p.text}" for p in passages])
-        return [EmbeddedPassage(p, vector, self.sparse.document(f"{p.title} {p.section} {p.text}"))
-                for p, vector in zip(passages, dense)]
+        texts = [p.indexed_text for p in passages]
+        dense = self.embedder.embed_documents(texts)
+        return [EmbeddedPassage(p, vector, self.sparse.document(text))
+                for p, text, vector in zip(passages, texts, dense)]
 
     def write(self, source: str, version: str, passages: Sequence[Passage],
               progress: Callable[[int], None] | None = None) -> PassageReport:
@@ -56,7 +57,9 @@ class PassageWriter:
         ids = {p.point_id for p in passages}
         if len(ids) != len(passages):
             raise ValueError(f"{source}@{version}: two passages share a point id (doc_id and chunk must be unique)")
-        todo = self._changed(passages)
+        # Shortest first: each batch is padded to its longest text, so batches of like lengths encode
+        # about twice as fast as batches in file order (measured on the HCPCS descriptors).
+        todo = sorted(self._changed(passages), key=lambda p: len(p.indexed_text))
         report.unchanged = len(passages) - len(todo)
         if progress and report.unchanged:
             progress(report.unchanged)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Union
+from typing import Any, Callable, Iterable, Iterator, Union
 
 from rag.stores.schema import CodeRecord, MueLimit, PtpEdit
 
@@ -33,9 +33,21 @@ class RowError:
         return f"{self.file}:{self.line}: {self.message}"
 
 
+@dataclass(frozen=True)
+class SourceParts:
+    """A source CMS splits into parts that can be parsed independently: ``parse(job)`` returns one part's
+    records and row errors. ``parse`` is a module-level function, so worker processes can run it."""
+
+    parse: Callable[[Any], list]
+    jobs: list
+
+
 @dataclass
 class ParsedRelease:
-    """One dataset release as a loader reads it. ``items`` is consumed once, by the writer."""
+    """One dataset release as a loader reads it. ``items`` is consumed once, by the writer.
+
+    ``parts``, when set, describes the same rows as independent parts: the writer may then parse and stage them
+    in parallel worker processes instead of iterating ``items``."""
 
     dataset: str
     version: str
@@ -43,6 +55,7 @@ class ParsedRelease:
     items: Iterable[Record | RowError]
     source_sha256: str = ""
     notes: list[str] = field(default_factory=list)
+    parts: SourceParts | None = None
 
     def __iter__(self) -> Iterator[Record | RowError]:
         return iter(self.items)

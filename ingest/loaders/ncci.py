@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ingest.loaders.files import open_text_members, parsed_in_worker, read_member_lines, sha256_of, text_members, without_gc
-from ingest.records import IngestError, ParsedRelease, RowError
+from ingest.records import IngestError, ParsedRelease, RowError, SourceParts
 from rag.stores.schema import NO_DATE, ROW_PART_STRIDE, MueLimit, PtpEdit
 
 CODE = re.compile(r"^[0-9A-Z]{4}[0-9A-Z]$")
@@ -84,12 +84,10 @@ def load_ptp_txt(paths: Path | list[Path], version: str, dataset: str | None = N
     paths = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
     dataset = dataset or _dataset_from_name(paths[0], PTP_DATASETS, "ptp_practitioner")
 
-    def items():
-        jobs = [(str(path), member) for path in paths for member in text_members(path, (".txt",))]
-        yield from parsed_in_worker(_parse_ptp_part,
-                                    [(path, member, part) for part, (path, member) in enumerate(jobs)])
-
-    return ParsedRelease(dataset, version, _describe(paths), items(), _digest(paths))
+    members = [(str(path), member) for path in paths for member in text_members(path, (".txt",))]
+    parts = SourceParts(_parse_ptp_part, [(path, member, part) for part, (path, member) in enumerate(members)])
+    return ParsedRelease(dataset, version, _describe(paths), parsed_in_worker(parts.parse, parts.jobs),
+                         _digest(paths), parts=parts)
 
 
 @without_gc
@@ -120,12 +118,9 @@ def load_ptp_derived_json(paths: list[Path], version: str, dataset: str = "ptp_p
     It carries no dates: effective date 0 means "not in source". Rows are numbered per part, as for TXT parts.
     """
     paths = [Path(p) for p in paths]
-
-    def items():
-        yield from parsed_in_worker(_parse_derived_part, [(str(p), i) for i, p in enumerate(paths)])
-
-    return ParsedRelease(dataset, version, _describe(paths), items(), _digest(paths),
-                         notes=["derived JSON: no effective or deletion dates"])
+    parts = SourceParts(_parse_derived_part, [(str(p), i) for i, p in enumerate(paths)])
+    return ParsedRelease(dataset, version, _describe(paths), parsed_in_worker(parts.parse, parts.jobs),
+                         _digest(paths), notes=["derived JSON: no effective or deletion dates"], parts=parts)
 
 
 # ------------------------------------------------------------------ MUE

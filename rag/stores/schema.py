@@ -205,8 +205,17 @@ class Passage:
         return point_id(self.source, self.version, self.doc_id, self.chunk)
 
     @property
+    def indexed_text(self) -> str:
+        """What the dense and BM25 vectors are made of: title and section give a chunk its context, unless the
+        text already opens with the title (a code passage does), where repeating it only costs encode time."""
+        if self.text.startswith(self.title):
+            return self.text
+        return ". ".join(part for part in (self.title, self.section, self.text) if part)
+
+    @property
     def content_hash(self) -> str:
-        return hashlib.sha1(f"{self.title}\n{self.section}\n{self.text}".encode()).hexdigest()
+        """Changes whenever the indexed text or what is shown with it does (then the passage is re-embedded)."""
+        return hashlib.sha1(f"{self.title}\n{self.section}\n{self.indexed_text}".encode()).hexdigest()
 
     def payload(self) -> dict:
         return {

@@ -100,3 +100,43 @@ def test_ptp_queries_respect_dates_and_indicators(tmp_path):
     page, total = store.ptp_for_code("22511", 1, modifier_indicator=0)
     assert total == 1 and page[0].fact.column2 == "22510"
     assert store.in_ncci_tables("36415") is not None and store.in_ncci_tables("99999") is None
+
+
+def ptp_zip_of_two_parts(tmp_path: Path) -> Path:
+    import zipfile
+
+    text = (FIXTURES / "ptp_malformed.txt").read_bytes()
+    archive = tmp_path / "ccipra-v999r0.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("ccipra-v999r0-f1.txt", text)
+        z.writestr("ccipra-v999r0-f2.txt", text.replace(b"99213\t36415", b"99214\t36416"))
+    return archive
+
+
+def test_parts_staged_in_worker_processes_load_as_one_release(tmp_path):
+    parsed = load_ptp_txt(ptp_zip_of_two_parts(tmp_path), "2099Q1")
+    assert parsed.parts and len(parsed.parts.jobs) == 2  # the parallel staged path, not the serial one
+    report = write_release(tmp_path / "data", parsed)
+    assert (report.rows, report.rejected) == (8, 8)
+    assert report.errors[0].file.endswith("!ccipra-v999r0-f1.txt") and report.errors[0].line == 10
+    store = ReferenceStore(tmp_path / "data")
+    (first,) = store.ptp_pair("99213", "36415")
+    (second,) = store.ptp_pair("99214", "36416")
+    assert first.fact.row < second.fact.row  # each part keeps its own rows, so a citation names part and line
+    expected = {(r.column1, r.column2, r.rationale) for r in serial_rows(parsed.source_file)}
+    loaded, total = store.ptp_for_code("22511", column=1)
+    assert total == 4 and {(e.fact.column1, e.fact.column2, e.fact.rationale) for e in loaded} <= expected
+    assert not list((tmp_path / "data").rglob("*.stage")) and not partial_files(tmp_path / "data")
+
+
+def serial_rows(source: str) -> list[PtpEdit]:
+    """The same file read by the plain iterator: the rationale texts the staged load must have interned."""
+    return [item for item in load_ptp_txt(Path(source), "serial") if not isinstance(item, RowError)]
+
+
+def test_strict_mode_fails_in_the_worker_and_leaves_nothing(tmp_path):
+    data = tmp_path / "data"
+    with pytest.raises(StrictModeError, match=r"ccipra-v999r0-f1.txt:10: malformed row"):
+        write_release(data, load_ptp_txt(ptp_zip_of_two_parts(tmp_path), "2099Q1"), strict=True)
+    assert not Catalog(data).active("reference")
+    assert not list(data.rglob("*.sqlite")) and not list(data.rglob("*.stage")) and not partial_files(data)
