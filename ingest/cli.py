@@ -29,7 +29,8 @@ from rag.stores.catalog import Catalog
 from rag.stores.schema import DATASETS
 from rag.stores.vectors import VectorStoreBusy
 
-console = Console(stderr=True)
+# Not a terminal (CI logs, files): rich would assume 80 columns and fold the summary table into slivers.
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPORA = REPO_ROOT / "corpora"
 DEFAULT_SHARED = REPO_ROOT.parent / "shared" / "data"

@@ -178,6 +178,10 @@ PAYLOAD_INDEXES: dict[str, str] = {
 }
 
 
+# Bump when what is embedded for a passage changes (indexed_text, model input): every passage is re-embedded once.
+INDEX_RECIPE = 2
+
+
 @dataclass(frozen=True)
 class Passage:
     """A chunk of text with everything a citation needs."""
@@ -214,8 +218,9 @@ class Passage:
 
     @property
     def content_hash(self) -> str:
-        """Changes whenever the indexed text or what is shown with it does (then the passage is re-embedded)."""
-        return hashlib.sha1(f"{self.title}\n{self.section}\n{self.indexed_text}".encode()).hexdigest()
+        """Changes whenever the indexed text, what is shown with it or the recipe that makes the vectors does
+        (then the passage is re-embedded)."""
+        return hashlib.sha1(f"{INDEX_RECIPE}\n{self.title}\n{self.section}\n{self.indexed_text}".encode()).hexdigest()
 
     def payload(self) -> dict:
         return {
