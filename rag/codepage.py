@@ -290,8 +290,10 @@ class CodePages:
             if key in self._passages:
                 self._passages.move_to_end(key)
                 return [c.model_copy() for c in self._passages[key]]
+        # BM25 fused with the passages that name the code: the code and its descriptor words are the query, so a
+        # query embedding (the costliest step of a page, ~25 ms) would add little but time.
         retrieved = self.retriever.retrieve(f"{code} {_head(description)}", limit=self.passage_limit + 1,
-                                            boost_codes=[code])
+                                            boost_codes=[code], mode="sparse")
         citations = []
         for hit in retrieved.hits:
             if hit.passage.kind == "code" and (hit.passage.codes[:1] == (code,) or hit.passage.doc_id.endswith(code)):

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     registered_quota_per_day: int = 1000
     max_question_chars: int = 2000
     log_questions: bool = False
+    worker_threads: int = Field(8, description="threads running request handlers; anyio's default of 40 only "
+                                               "adds GIL contention on a small machine")
 
     # CaseConsultant mail intake (api/mail): off unless enabled; empty allow-list = nobody is answered
     mail_address: str = "consultant@casepilot.localhost"

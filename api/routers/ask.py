@@ -7,7 +7,7 @@ import logging
 
 from fastapi import APIRouter, Depends
 from sse_starlette.sse import EventSourceResponse
-from starlette.concurrency import iterate_in_threadpool
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from rag.answer import Answer
 from rag.service import QueryService, clean_question
@@ -28,14 +28,17 @@ def _log_question(runtime: Runtime, endpoint: str, question: str) -> None:
 
 
 @router.post("/ask", response_model=Answer, summary="Answer a coding question, every fact cited")
-def ask(body: AskRequest, service: QueryService = Depends(get_service),
+async def ask(body: AskRequest, service: QueryService = Depends(get_service),
         runtime: Runtime = Depends(get_runtime)) -> Answer:
     _log_question(runtime, "ask", body.question)
     cacheable = body.generator == "extractive" or service.generator is None
     key = (body.question, tuple(body.codes), body.top_k, runtime.data_version())
     answer = runtime.cache.get("ask", key) if cacheable else MISSING
     if answer is MISSING:
-        answer = service.ask(body.question, codes=body.codes, top_k=body.top_k, generator=body.generator)
+        # Retrieval embeds the question (~25 ms of torch) and the LLM path waits on a server: a cached answer is
+        # served on the event loop, anything else in the thread pool.
+        answer = await run_in_threadpool(service.ask, body.question, codes=body.codes, top_k=body.top_k,
+                                         generator=body.generator)
         if cacheable:
             runtime.cache.put("ask", key, answer)
     runtime.metrics.answered("ask", answer.abstained, len(answer.removed_codes))

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Query
+from starlette.concurrency import run_in_threadpool
 
 from rag.codepage import CodePage, CodePages
 from rag.service import QueryService
@@ -26,9 +27,11 @@ CodeSet = Literal["CPT", "HCPCS", "ICD10CM", "MODIFIER"]
 assert set(CodeSet.__args__) == set(CODE_SETS)
 
 
+# Reference facts and a BM25 search (no embedding): answered on the event loop, where a thread-pool hop
+# would cost about as much again under load.
 @router.get("/codes/{code}", response_model=CodePage, summary="Everything about one code, each part cited",
             responses={404: {"model": NotFoundBody, "description": "unknown code, with the closest valid codes"}})
-def code_page(
+async def code_page(
     code: str = Path(pattern=CODE_PATTERN, description="a CPT, HCPCS Level II or ICD-10-CM code", examples=["22514"]),
     page: int = Query(1, ge=1, le=100_000, description="page of PTP edits (both columns)"),
     page_size: int = Query(25, ge=1, le=200, description="PTP edits per page"),
@@ -43,7 +46,7 @@ def code_page(
 
 
 @router.get("/search", response_model=SearchResults, summary="Find codes from words, a code or a typo'd code")
-def search(
+async def search(
     q: str = Query(min_length=1, max_length=500, description="lay words, a descriptor, or a code"),
     limit: int = Query(10, ge=1, le=50),
     code_set: CodeSet | None = Query(None, description="restrict to one code set"),
@@ -55,6 +58,8 @@ def search(
     key = (text, limit, code_set, runtime.data_version())
     hits = runtime.cache.get("search", key)
     if hits is MISSING:
-        hits = service.search_codes(text, limit=limit, code_sets=[code_set] if code_set else None) if text else []
+        # A miss may embed the query (~25 ms of torch): in the thread pool, so the event loop keeps serving.
+        hits = await run_in_threadpool(service.search_codes, text, limit=limit,
+                                       code_sets=[code_set] if code_set else None) if text else []
         runtime.cache.put("search", key, hits)
     return SearchResults(query=text, code_set=code_set, results=hits)

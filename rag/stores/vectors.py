@@ -42,6 +42,17 @@ class VectorQuery:
     kinds: Sequence[str] | None = None
     mode: SearchMode = "hybrid"
 
+    def legs(self) -> list[tuple[str, bool]]:
+        """The ranked lists to fuse, as (vector name, restricted to passages naming the boost codes): dense and
+        BM25 as the mode allows, plus one list of passages that name a code of the question (dense if given)."""
+        has_sparse = self.sparse is not None and bool(self.sparse.indices)
+        names = [name for name, usable in ((DENSE_VECTOR, self.dense is not None and self.mode != "sparse"),
+                                           (SPARSE_VECTOR, has_sparse and self.mode != "dense")) if usable]
+        legs = [(name, False) for name in names]
+        if self.boost_codes and names:
+            legs.append((names[0], True))
+        return legs
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -172,24 +183,23 @@ class EdgeVectorStore(VectorStore):
 
     def search(self, query: VectorQuery) -> list[Hit]:
         qe = self._qe
-        dense = qe.Query.Nearest(query.dense.tolist(), using=DENSE_VECTOR) if query.dense is not None else None
-        sparse = (qe.Query.Nearest(qe.SparseVector(query.sparse.indices, query.sparse.values), using=SPARSE_VECTOR)
-                  if query.sparse is not None and query.sparse.indices else None)
-        base = self._filter(query)
-        if query.mode != "hybrid" or dense is None or sparse is None:
-            single = dense if query.mode != "sparse" and dense is not None else sparse
-            if single is None:
-                return []
-            request = qe.QueryRequest(limit=query.limit, query=single, filter=base, with_payload=True,
+        vectors = {}
+        if query.dense is not None:
+            vectors[DENSE_VECTOR] = qe.Query.Nearest(query.dense.tolist(), using=DENSE_VECTOR)
+        if query.sparse is not None and query.sparse.indices:
+            vectors[SPARSE_VECTOR] = qe.Query.Nearest(qe.SparseVector(query.sparse.indices, query.sparse.values),
+                                                      using=SPARSE_VECTOR)
+        legs = [(vectors[name], self._filter(query, query.boost_codes if boosted else ()))
+                for name, boosted in query.legs()]
+        if not legs:
+            return []
+        if len(legs) == 1:
+            request = qe.QueryRequest(limit=query.limit, query=legs[0][0], filter=legs[0][1], with_payload=True,
                                       with_vector=[DENSE_VECTOR])
         else:
-            prefetches = [qe.Prefetch(limit=query.candidate_k, query=dense, filter=base),
-                          qe.Prefetch(limit=query.candidate_k, query=sparse, filter=base)]
-            if query.boost_codes:
-                prefetches.append(qe.Prefetch(limit=query.candidate_k, query=dense,
-                                              filter=self._filter(query, query.boost_codes)))
-            request = qe.QueryRequest(limit=query.limit, prefetches=prefetches, query=qe.Fusion.Rrf(k=RRF_K),
-                                      with_payload=True, with_vector=[DENSE_VECTOR])
+            request = qe.QueryRequest(limit=query.limit, query=qe.Fusion.Rrf(k=RRF_K), with_payload=True,
+                                      prefetches=[qe.Prefetch(limit=query.candidate_k, query=vector, filter=flt)
+                                                  for vector, flt in legs], with_vector=[DENSE_VECTOR])
         return [Hit(Passage.from_payload(p.payload), p.score, str(p.id), _similarity(query, p.vector))
                 for p in self._shard.query(request)]
 
@@ -278,23 +288,21 @@ class QdrantClientVectorStore(VectorStore):
 
     def search(self, query: VectorQuery) -> list[Hit]:
         m = self._m
-        dense = query.dense.tolist() if query.dense is not None else None
-        sparse = (m.SparseVector(indices=query.sparse.indices, values=query.sparse.values)
-                  if query.sparse is not None and query.sparse.indices else None)
-        base = self._filter(query)
-        if query.mode != "hybrid" or dense is None or sparse is None:
-            use_dense = query.mode != "sparse" and dense is not None
-            vector, using = (dense, DENSE_VECTOR) if use_dense else (sparse, SPARSE_VECTOR)
-            if vector is None:
-                return []
-            result = self._client.query_points(self.collection, query=vector, using=using, query_filter=base,
+        vectors = {}
+        if query.dense is not None:
+            vectors[DENSE_VECTOR] = query.dense.tolist()
+        if query.sparse is not None and query.sparse.indices:
+            vectors[SPARSE_VECTOR] = m.SparseVector(indices=query.sparse.indices, values=query.sparse.values)
+        legs = [(name, self._filter(query, query.boost_codes if boosted else ())) for name, boosted in query.legs()]
+        if not legs:
+            return []
+        if len(legs) == 1:
+            (name, flt), = legs
+            result = self._client.query_points(self.collection, query=vectors[name], using=name, query_filter=flt,
                                                limit=query.limit, with_payload=True, with_vectors=[DENSE_VECTOR])
         else:
-            prefetch = [m.Prefetch(query=dense, using=DENSE_VECTOR, limit=query.candidate_k, filter=base),
-                        m.Prefetch(query=sparse, using=SPARSE_VECTOR, limit=query.candidate_k, filter=base)]
-            if query.boost_codes:
-                prefetch.append(m.Prefetch(query=dense, using=DENSE_VECTOR, limit=query.candidate_k,
-                                           filter=self._filter(query, query.boost_codes)))
+            prefetch = [m.Prefetch(query=vectors[name], using=name, limit=query.candidate_k, filter=flt)
+                        for name, flt in legs]
             result = self._client.query_points(self.collection, prefetch=prefetch,
                                                query=m.FusionQuery(fusion=m.Fusion.RRF), limit=query.limit,
                                                with_payload=True, with_vectors=[DENSE_VECTOR])
