@@ -22,9 +22,9 @@ from typing import Annotated, Callable, Literal, Sequence
 from pydantic import BaseModel, Field, field_validator
 
 from rag.answer import Citation, CodeCheck, MueFinding, PtpFinding
-from rag.exact import TABLE_NAMES, check_code, describe, format_date, reference_citation
+from rag.exact import TABLE_NAMES, check_code, describe, format_date, ptp_finding, reference_citation
 from rag.stores.reference import ReferenceStore, Sourced
-from rag.stores.schema import DATASETS, MODIFIER_INDICATORS, MUE_ADJUDICATION_INDICATORS
+from rag.stores.schema import DATASETS, MUE_ADJUDICATION_INDICATORS
 
 # CMS NCCI Policy Manual, chapter I: the modifiers that may bypass a PTP edit with modifier indicator 1.
 NCCI_ASSOCIATED_MODIFIERS = frozenset(
@@ -108,15 +108,6 @@ def _yyyymmdd(value: date) -> int:
     return int(value.strftime("%Y%m%d"))
 
 
-def _ptp_finding(sourced: Sourced, on: int) -> PtpFinding:
-    edit = sourced.fact
-    return PtpFinding(column1=edit.column1, column2=edit.column2, modifier_indicator=edit.modifier_indicator,
-                      modifier_meaning=MODIFIER_INDICATORS.get(edit.modifier_indicator, "unknown indicator"),
-                      effective_date=edit.effective_date, deletion_date=edit.deletion_date if edit.deleted else None,
-                      active=edit.active_on(on), rationale=edit.rationale, dataset=sourced.release.dataset,
-                      version=sourced.release.version, row=edit.row)
-
-
 class ClaimChecker:
     """Checks claims against one ReferenceStore; ``check`` may add suggestions (QueryService.check)."""
 
@@ -198,7 +189,7 @@ class ClaimChecker:
                     continue
                 seen.add((col1, col2, edit.row))
                 on = dates[col2]
-                finding = _ptp_finding(sourced, _yyyymmdd(on))
+                finding = ptp_finding(sourced, _yyyymmdd(on))
                 outcome, bypass, text = self._ptp_outcome(finding, lines[col1], lines[col2], on)
                 citation = self._cite(result, reference_citation(
                     sourced, f"{edit.column1}\t{edit.column2}\tmodifier {edit.modifier_indicator}\t{edit.rationale}",

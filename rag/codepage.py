@@ -19,10 +19,10 @@ from rag.answer import Citation, CodeCheck, CodeStatus, MueFinding, PtpFinding
 from rag.claims import NCCI_ASSOCIATED_MODIFIERS
 from rag.codes import normalize_icd10
 from rag.compose import passage_citation
-from rag.exact import check_code, describe, reference_citation
+from rag.exact import check_code, describe, ptp_finding, reference_citation
 from rag.retrieve import HybridRetriever
 from rag.stores.reference import ReferenceStore, Sourced
-from rag.stores.schema import DATASETS, MODIFIER_INDICATORS, MUE_ADJUDICATION_INDICATORS, CodeRecord
+from rag.stores.schema import DATASETS, MUE_ADJUDICATION_INDICATORS, CodeRecord
 
 DISTINCT_SERVICE_MODIFIERS = ("59", "XE", "XP", "XS", "XU")
 PASSAGE_CACHE_SIZE = 4096
@@ -108,15 +108,6 @@ class ModifierPage(BaseModel):
     related_modifiers: list[str] = Field(default_factory=list)
     lay_terms: list[str] = Field(default_factory=list)
     sources: list[ModifierSource]
-
-
-def _ptp_finding(sourced: Sourced, on: int) -> PtpFinding:
-    edit = sourced.fact
-    return PtpFinding(column1=edit.column1, column2=edit.column2, modifier_indicator=edit.modifier_indicator,
-                      modifier_meaning=MODIFIER_INDICATORS.get(edit.modifier_indicator, ""),
-                      effective_date=edit.effective_date, deletion_date=edit.deletion_date if edit.deleted else None,
-                      active=edit.active_on(on), rationale=edit.rationale, dataset=sourced.release.dataset,
-                      version=sourced.release.version, row=edit.row)
 
 
 def _modifier_text(record: CodeRecord) -> str:
@@ -242,7 +233,7 @@ class CodePages:
                                           (code,))
         return PtpPage(column=column, dataset=dataset, total=total, page=page, page_size=page_size,
                        pages=(total + page_size - 1) // page_size, modifier_indicator=modifier_indicator,
-                       active_on=active_on, edits=[_ptp_finding(s, on) for s in edits], citation=citation)
+                       active_on=active_on, edits=[ptp_finding(s, on) for s in edits], citation=citation)
 
     # ------------------------------------------------------------ modifiers relevant to a code
 

@@ -87,14 +87,16 @@ def listing_facts(store: ReferenceStore, code: str) -> list[Fact]:
 
 # ---------------------------------------------------------------- NCCI PTP
 
-def _ptp_finding(sourced: Sourced, service_date: int | None) -> PtpFinding:
+def ptp_finding(sourced: Sourced, on: int | None = None) -> PtpFinding:
+    """One PTP edit as answers, claim checks and code pages show it; active on ``on`` (YYYYMMDD, default today)."""
     edit = sourced.fact
-    active = edit.active_on(service_date or int(date.today().strftime("%Y%m%d")))
+    active = edit.active_on(on or int(date.today().strftime("%Y%m%d")))
     return PtpFinding(
         column1=edit.column1, column2=edit.column2, modifier_indicator=edit.modifier_indicator,
-        modifier_meaning=MODIFIER_INDICATORS[edit.modifier_indicator], effective_date=edit.effective_date,
-        deletion_date=None if not edit.deleted else edit.deletion_date, active=active, rationale=edit.rationale,
-        dataset=sourced.release.dataset, version=sourced.release.version, row=edit.row,
+        modifier_meaning=MODIFIER_INDICATORS.get(edit.modifier_indicator, "unknown indicator"),
+        effective_date=edit.effective_date, deletion_date=None if not edit.deleted else edit.deletion_date,
+        active=active, rationale=edit.rationale, dataset=sourced.release.dataset, version=sourced.release.version,
+        row=edit.row,
     )
 
 
@@ -118,7 +120,7 @@ def pair_facts(store: ReferenceStore, codes: list[str], service_date: int | None
         for name in tables:
             edits = store.ptp_pair(code_a, code_b, dataset=name)
             for sourced in edits:
-                finding = _ptp_finding(sourced, service_date)
+                finding = ptp_finding(sourced, service_date)
                 result.ptp.append(finding)
                 result.facts.append(Fact(_ptp_sentence(finding), reference_citation(
                     sourced, f"{finding.column1}\t{finding.column2}\tmodifier {finding.modifier_indicator}\t"
