@@ -29,8 +29,6 @@ code checked against the reference data (CMS HCPCS and NCCI tables, CDC ICD-10-C
 modifier descriptions). Send an API key in `X-API-Key` (or `Authorization: Bearer`) for the registered tier;
 without one, requests use the guest tier. Both have daily quotas (429 with Retry-After when used up)."""
 
-DEFAULT_MAX_BODY_BYTES = 64 * 1024
-
 
 def create_app(settings: Settings | None = None, service: QueryService | None = None) -> FastAPI:
     settings = settings or get_settings()
@@ -54,7 +52,7 @@ def create_app(settings: Settings | None = None, service: QueryService | None = 
     app.mount("/static", StaticFiles(directory=widget.STATIC), name="static")
     # Added last = outermost: metrics see every response, including CORS preflights and 413s.
     app.add_middleware(BodyLimitMiddleware,
-                       max_bytes=int(getattr(settings, "max_body_bytes", DEFAULT_MAX_BODY_BYTES)),
+                       max_bytes=settings.max_body_bytes,
                        per_path={"/v1/mail": settings.mail_max_bytes})
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=False,
                        allow_methods=["GET", "POST", "OPTIONS"],

@@ -34,7 +34,7 @@ class Runtime:
         self.keys = KeyStore(settings.api_keys_file)
         self.quotas = Quotas({"guest": settings.guest_quota_per_day,
                               "registered": settings.registered_quota_per_day})
-        self.cache = ResponseCache(int(getattr(settings, "response_cache_size", 4096)), self.metrics.cache)
+        self.cache = ResponseCache(settings.response_cache_size, self.metrics.cache)
         self._thread: threading.Thread | None = None
         self._closed = threading.Event()
         if service is not None:

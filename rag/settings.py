@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     guest_quota_per_day: int = 50
     registered_quota_per_day: int = 1000
     max_question_chars: int = 2000
+    max_body_bytes: int = Field(64 * 1024, description="largest JSON request body accepted (413 beyond)")
+    response_cache_size: int = Field(4096, description="answers and search results kept in memory (0 = off)")
     log_questions: bool = False
     worker_threads: int = Field(8, description="threads running request handlers; anyio's default of 40 only "
                                                "adds GIL contention on a small machine")
