@@ -1,11 +1,11 @@
 """Load benchmark of the HTTP API: a real casepilot-serve process (embedded vector store) on loopback,
-N concurrent clients (httpx.AsyncClient) sending a bounded number of mixed requests.
+N concurrent clients (aiohttp coroutines in one process) sending a bounded number of mixed requests.
 
     python benchmarks/bench_api_load.py --data-dir /path/to/ingested/data [--requests 5000 --concurrency 50]
 
 The data directory must already be ingested (``casepilot-ingest all``); it is copied to a temporary folder
 first, because the embedded vector store can be opened by one process only (``--no-copy`` serves it in place).
-The clients are aiohttp coroutines in one process. The mix (fixed seed): 35% questions (real NCCI PTP pairs, unit and code questions over ~400 codes sampled from
+The mix (fixed seed): 35% questions (real NCCI PTP pairs, unit and code questions over ~400 codes sampled from
 the MUE table, and open guideline questions), 25% code pages, 20% code searches (lay phrases from the CPT
 corpus) and 20% claim checks (a real PTP pair plus up to three other codes). Prints throughput, latency percentiles per kind,
 status codes and errors, and the machine's load average (it may be shared), and optionally writes JSON.

@@ -96,15 +96,16 @@ class _Batcher:
         """Counts a part that a worker process staged (it applied strict mode itself)."""
         self.report.rejected += rejected
         self.report.errors.extend(errors[:max(0, MAX_ERRORS_KEPT - len(self.report.errors))])
+        self._advance(rows)
+
+    def _counted(self, batch: list[tuple]) -> list[tuple]:
+        self._advance(len(batch))
+        return batch
+
+    def _advance(self, rows: int) -> None:
         self.report.rows += rows
         if self.progress is not None:
             self.progress(rows)
-
-    def _counted(self, batch: list[tuple]) -> list[tuple]:
-        self.report.rows += len(batch)
-        if self.progress is not None:
-            self.progress(len(batch))
-        return batch
 
 
 def _mue_row(r: MueLimit) -> tuple:

@@ -183,13 +183,7 @@ class EdgeVectorStore(VectorStore):
 
     def search(self, query: VectorQuery) -> list[Hit]:
         qe = self._qe
-        vectors = {}
-        if query.dense is not None:
-            vectors[DENSE_VECTOR] = qe.Query.Nearest(query.dense.tolist(), using=DENSE_VECTOR)
-        if query.sparse is not None and query.sparse.indices:
-            vectors[SPARSE_VECTOR] = qe.Query.Nearest(qe.SparseVector(query.sparse.indices, query.sparse.values),
-                                                      using=SPARSE_VECTOR)
-        legs = [(vectors[name], self._filter(query, query.boost_codes if boosted else ()))
+        legs = [(self._nearest(query, name), self._filter(query, query.boost_codes if boosted else ()))
                 for name, boosted in query.legs()]
         if not legs:
             return []
@@ -202,6 +196,12 @@ class EdgeVectorStore(VectorStore):
                                                   for vector, flt in legs], with_vector=[DENSE_VECTOR])
         return [Hit(Passage.from_payload(p.payload), p.score, str(p.id), _similarity(query, p.vector))
                 for p in self._shard.query(request)]
+
+    def _nearest(self, query: VectorQuery, name: str):
+        qe = self._qe
+        if name == DENSE_VECTOR:
+            return qe.Query.Nearest(query.dense.tolist(), using=DENSE_VECTOR)
+        return qe.Query.Nearest(qe.SparseVector(query.sparse.indices, query.sparse.values), using=SPARSE_VECTOR)
 
     def close(self) -> None:
         self._shard.flush()
@@ -288,26 +288,27 @@ class QdrantClientVectorStore(VectorStore):
 
     def search(self, query: VectorQuery) -> list[Hit]:
         m = self._m
-        vectors = {}
-        if query.dense is not None:
-            vectors[DENSE_VECTOR] = query.dense.tolist()
-        if query.sparse is not None and query.sparse.indices:
-            vectors[SPARSE_VECTOR] = m.SparseVector(indices=query.sparse.indices, values=query.sparse.values)
         legs = [(name, self._filter(query, query.boost_codes if boosted else ())) for name, boosted in query.legs()]
         if not legs:
             return []
         if len(legs) == 1:
             (name, flt), = legs
-            result = self._client.query_points(self.collection, query=vectors[name], using=name, query_filter=flt,
-                                               limit=query.limit, with_payload=True, with_vectors=[DENSE_VECTOR])
+            result = self._client.query_points(self.collection, query=self._vector(query, name), using=name,
+                                               query_filter=flt, limit=query.limit, with_payload=True,
+                                               with_vectors=[DENSE_VECTOR])
         else:
-            prefetch = [m.Prefetch(query=vectors[name], using=name, limit=query.candidate_k, filter=flt)
+            prefetch = [m.Prefetch(query=self._vector(query, name), using=name, limit=query.candidate_k, filter=flt)
                         for name, flt in legs]
             result = self._client.query_points(self.collection, prefetch=prefetch,
                                                query=m.FusionQuery(fusion=m.Fusion.RRF), limit=query.limit,
                                                with_payload=True, with_vectors=[DENSE_VECTOR])
         return [Hit(Passage.from_payload(p.payload), p.score, str(p.id), _similarity(query, p.vector))
                 for p in result.points]
+
+    def _vector(self, query: VectorQuery, name: str):
+        if name == DENSE_VECTOR:
+            return query.dense.tolist()
+        return self._m.SparseVector(indices=query.sparse.indices, values=query.sparse.values)
 
     def close(self) -> None:
         self._client.close()
