@@ -1,13 +1,15 @@
 """Dependencies injected into the routers (FastAPI Depends): the services and the caller's access.
 
-All are
-``async def`` because none blocks: a sync dependency would cost a thread-pool hop on every request."""
+All are ``async def`` because none blocks: a sync dependency would cost a thread-pool hop on every request."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from rag.app import Services
 from rag.claims import ClaimChecker
 from rag.codepage import CodePages
 from rag.service import QueryService
@@ -30,19 +32,33 @@ async def get_settings(runtime: Runtime = Depends(get_runtime)) -> Settings:
     return runtime.settings
 
 
-async def get_service(runtime: Runtime = Depends(get_runtime)) -> QueryService:
-    if runtime.service is None:
+async def get_services(runtime: Runtime = Depends(get_runtime)) -> Services:
+    """The services over one data snapshot, taken once per request (FastAPI caches a dependency's value for
+    the request), so every part of a response reads the same releases."""
+    services = runtime.services()
+    if services is None:
         raise ApiError(503, "CasePilot is starting: the reference data and models are loading",
                        headers={"Retry-After": "5"})
-    return runtime.service
+    return services
 
 
-async def get_pages(runtime: Runtime = Depends(get_runtime), _: QueryService = Depends(get_service)) -> CodePages:
-    return runtime.pages
+async def get_service(services: Services = Depends(get_services)) -> QueryService:
+    return services.query
 
 
-async def get_claims(runtime: Runtime = Depends(get_runtime), _: QueryService = Depends(get_service)) -> ClaimChecker:
-    return runtime.claims
+async def get_pages(services: Services = Depends(get_services)) -> CodePages:
+    return services.pages
+
+
+async def get_claims(services: Services = Depends(get_services)) -> ClaimChecker:
+    return services.claims
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+ServicesDep = Annotated[Services, Depends(get_services)]
+ServiceDep = Annotated[QueryService, Depends(get_service)]
+PagesDep = Annotated[CodePages, Depends(get_pages)]
+ClaimsDep = Annotated[ClaimChecker, Depends(get_claims)]
 
 
 def client_key(header_key: str | None, credentials: HTTPAuthorizationCredentials | None) -> str | None:

@@ -1,8 +1,8 @@
-"""The HTTP API: one factory, ``create_app(settings, service=None)``.
+"""The HTTP API: one factory, ``create_app(settings, casepilot=None)``.
 
-Pass a QueryService to serve it (tests inject the session's service; the embedded vector store can be opened
-by one process, once). Without one, the app opens ``QueryService.from_settings(settings)`` in a background
-thread at startup: /healthz answers at once, /readyz says 503 until the service is ready, and /v1 endpoints
+Pass a CasePilot (rag.app) to serve it (tests inject the session's; the embedded vector store can be opened
+by one process, once). Without one, the app opens ``CasePilot.open(settings)`` in a background thread at
+startup: /healthz answers at once, /readyz says 503 until the service is ready, and /v1 endpoints
 say 503 with Retry-After meanwhile. See api.access for keys, quotas and what the logs may hold.
 """
 
@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from rag.service import QueryService
+from rag.app import CasePilot
 from rag.settings import Settings, get_settings
 
 from api import errors
@@ -30,9 +30,9 @@ modifier descriptions). Send an API key in `X-API-Key` (or `Authorization: Beare
 without one, requests use the guest tier. Both have daily quotas (429 with Retry-After when used up)."""
 
 
-def create_app(settings: Settings | None = None, service: QueryService | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, casepilot: CasePilot | None = None) -> FastAPI:
     settings = settings or get_settings()
-    runtime = Runtime(settings, service)
+    runtime = Runtime(settings, casepilot)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -1,16 +1,17 @@
-"""What the app holds while it runs: the query service (injected, or opened in the background), the code and
-claim services built on it, the key store, the quotas and the metrics."""
+"""What the app holds while it runs: the CasePilot (injected, or opened in the background), the key store,
+the quotas, the response cache and the metrics."""
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 
+from rag.app import CasePilot, Services
 from rag.claims import ClaimChecker
 from rag.codepage import CodePages
 from rag.service import QueryService
 from rag.settings import Settings
+from rag.timing import Timings
 
 from api.access import KeyStore, Quotas
 from api.cache import ResponseCache
@@ -22,14 +23,11 @@ WARM_UP_QUESTIONS = ("When is vertebral augmentation covered?", "bone cement spi
 
 
 class Runtime:
-    def __init__(self, settings: Settings, service: QueryService | None = None):
+    def __init__(self, settings: Settings, casepilot: CasePilot | None = None):
         self.settings = settings
-        self.service: QueryService | None = None
-        self.pages: CodePages | None = None
-        self.claims: ClaimChecker | None = None
-        self.owns_service = service is None
+        self.casepilot: CasePilot | None = None
+        self.owns_casepilot = casepilot is None
         self.failure = ""
-        self.started_at = time.time()
         self.metrics = Metrics()
         self.keys = KeyStore(settings.api_keys_file)
         self.quotas = Quotas({"guest": settings.guest_quota_per_day,
@@ -37,58 +35,71 @@ class Runtime:
         self.cache = ResponseCache(settings.response_cache_size, self.metrics.cache)
         self._thread: threading.Thread | None = None
         self._closed = threading.Event()
-        if service is not None:
-            self._attach(service)
+        if casepilot is not None:
+            self.casepilot = casepilot
 
-    def _attach(self, service: QueryService) -> None:
-        self.pages = CodePages(service.reference, service.retriever, service.check)
-        self.claims = ClaimChecker(service.reference, service.check)
-        self.service = service
+    # ------------------------------------------------------------ what a request reads
+
+    def services(self) -> Services | None:
+        """The services over the current data snapshot: take it once per request."""
+        return self.casepilot.services() if self.casepilot is not None else None
+
+    @property
+    def service(self) -> QueryService | None:
+        services = self.services()
+        return services.query if services is not None else None
+
+    @property
+    def pages(self) -> CodePages | None:
+        services = self.services()
+        return services.pages if services is not None else None
+
+    @property
+    def claims(self) -> ClaimChecker | None:
+        services = self.services()
+        return services.claims if services is not None else None
 
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        """Open the service in a background thread, so /healthz answers and /readyz says 503 meanwhile."""
-        if self.service is not None or self._thread is not None:
+        """Open CasePilot in a background thread, so /healthz answers and /readyz says 503 meanwhile."""
+        if self.casepilot is not None or self._thread is not None:
             return
         self._thread = threading.Thread(target=self._open, name="casepilot-open", daemon=True)
         self._thread.start()
 
     def _open(self) -> None:
-        started = time.perf_counter()
+        timings = Timings()
         try:
-            service = QueryService.from_settings(self.settings)
+            casepilot = CasePilot.open(self.settings, background_refresh=True)
             if self._closed.is_set():
-                service.close()
+                casepilot.close()
                 return
-            self._warm_up(service)
-            self._attach(service)
-            log.info("query service ready in %.1fs", time.perf_counter() - started)
+            self._warm_up(casepilot)
+            self.casepilot = casepilot
+            log.info("query service ready in %.1fs", timings.total() / 1000)
         except Exception as error:  # reported by /readyz; the process stays up for /healthz and the logs
             self.failure = f"{type(error).__name__}: {error}"
             log.exception("the query service could not be opened")
 
     @staticmethod
-    def _warm_up(service: QueryService) -> None:
+    def _warm_up(casepilot: CasePilot) -> None:
         """Load the lazily built indexes and the embedding model before the first real request."""
         try:
-            service.check("00000")  # builds the code list used for suggestions
+            casepilot.warm()
+            services = casepilot.services()
             for text in WARM_UP_QUESTIONS:
-                service.search_codes(text, limit=5)
-                service.ask(text)
+                services.query.search_codes(text, limit=5)
+                services.query.ask(text)
         except Exception:  # warm-up is best effort; real requests report real errors
             log.exception("warm-up failed")
 
-    def data_version(self) -> float:
-        """Changes whenever a release is activated (cache keys include it)."""
-        return self.service.reference.catalog.mtime() if self.service is not None else 0.0
-
     def ready(self) -> bool:
-        ready = self.service is not None and self.service.ready()
+        ready = self.casepilot is not None and self.casepilot.ready()
         self.metrics.ready.set(1 if ready else 0)
         return ready
 
     def close(self) -> None:
         self._closed.set()
-        if self.service is not None and self.owns_service:
-            self.service.close()
+        if self.casepilot is not None and self.owns_casepilot:
+            self.casepilot.close()

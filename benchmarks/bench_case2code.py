@@ -42,10 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data_dir:
         parser.error("--data-dir (or CASEPILOT_DATA_DIR) is required")
 
-    from rag.service import QueryService
+    from rag.app import CasePilot
     from rag.settings import Settings
 
-    service = QueryService.from_settings(Settings(data_dir=args.data_dir))
+    casepilot = CasePilot.open(Settings(data_dir=args.data_dir))
+    service = casepilot.services().query
     try:
         records = [s for s in service.reference.iter_codes("HCPCS") if s.fact.long_description.strip()]
         if not records:
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                 misses.append((record.code, query[:70], codes[:3]))
         elapsed = time.perf_counter() - started
     finally:
-        service.close()
+        casepilot.close()
 
     load = os.getloadavg()
     print(f"Case2Code over HCPCS long descriptors ({args.data_dir}); {'lexical only' if args.lexical_only else 'lexical + dense'}")

@@ -164,12 +164,13 @@ def main(argv: list[str] | None = None) -> int:
     from api.mail.config import MailConfig
     from api.mail.consultant import MailConsultant, outbox_count
     from api.mail.smtp import MailListener
-    from rag.service import QueryService
+    from rag.app import CasePilot
     from rag.settings import Settings
 
     load_before = os.getloadavg()
     opened = time.perf_counter()
-    service = QueryService.from_settings(Settings(data_dir=Path(args.data_dir)))
+    casepilot = CasePilot.open(Settings(data_dir=Path(args.data_dir)))
+    service = casepilot.services().query
     service.ask(QUESTIONS[0])
     service.ask(QUESTIONS[5])  # loads the embedding model
     print(f"query service open and warm in {time.perf_counter() - opened:.1f}s over {args.data_dir}")
@@ -214,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         sampler.stop.set()
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
     machine_after = cpu_times()
-    service.close()
+    casepilot.close()
 
     accepted = [r for r in results.values() if r["code"] == 250]
     refused = [r for r in results.values() if r["code"] >= 400 and r["text"].strip()]

@@ -128,20 +128,21 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data_dir:
         parser.error("--data-dir (or CASEPILOT_DATA_DIR) is required")
 
-    from rag.service import QueryService
+    from rag.app import CasePilot
     from rag.settings import Settings
 
     load_before = os.getloadavg()
-    service = QueryService.from_settings(Settings(data_dir=args.data_dir))
+    casepilot = CasePilot.open(Settings(data_dir=args.data_dir))
     try:
-        questions = build_questions(service, args.corpora, args.questions + args.warmup, args.seed)
+        questions = build_questions(casepilot.services().query, args.corpora, args.questions + args.warmup,
+                                    args.seed)
         warmup, timed = questions[:args.warmup], questions[args.warmup:]
         for _, question in warmup:
-            service.ask(question)
+            casepilot.services().query.ask(question)
         rows = []
         for kind, question in timed:
             started = time.perf_counter()
-            answer = service.ask(question)
+            answer = casepilot.services().query.ask(question)  # a snapshot per question, as the server takes one
             total = (time.perf_counter() - started) * 1000
             t = answer.timings_ms
             rows.append({"kind": kind, "question": question, "ms": total, "retrieval": "embed_ms" in t,
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                          "exact_ms": t.get("exact_ms", 0.0), "abstained": answer.abstained,
                          "intents": answer.intents})
     finally:
-        service.close()
+        casepilot.close()
     load_after = os.getloadavg()
 
     exact = [r for r in rows if not r["retrieval"]]

@@ -22,7 +22,7 @@ from pathlib import Path
 os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from eval.data import REPO, active_releases, build_data_dir, open_service, shared_data_dir  # noqa: E402
+from eval.data import REPO, active_releases, build_data_dir, open_casepilot, shared_data_dir  # noqa: E402
 
 log = logging.getLogger("eval")
 
@@ -60,7 +60,8 @@ def cmd_run(args) -> int:
         sets[name] = items
     tmp: list = []
     data_dir = _data_dir(args, tmp)
-    service = open_service(data_dir, mode=args.mode)
+    casepilot = open_casepilot(data_dir, mode=args.mode)
+    service = casepilot.services().query
     try:
         scorer = None
         if not args.no_ragas:
@@ -88,7 +89,7 @@ def cmd_run(args) -> int:
                 "seconds": time.perf_counter() - started}
         write_report(out, results, summary, meta)
     finally:
-        service.close()
+        casepilot.close()
         for folder in tmp:
             folder.cleanup()
     print((out / "summary.md").read_text(encoding="utf-8"))
@@ -102,7 +103,8 @@ def cmd_gate(args) -> int:
 
     tmp: list = []
     data_dir = _data_dir(args, tmp)
-    service = open_service(data_dir, mode=args.mode)
+    casepilot = open_casepilot(data_dir, mode=args.mode)
+    service = casepilot.services().query
     try:
         with tqdm(desc="gate", unit="q", file=sys.stderr) as bar:
             progress = lambda _name: bar.update(1)  # noqa: E731
@@ -115,7 +117,7 @@ def cmd_gate(args) -> int:
                 return 0
             result = run_gate(service, args.baseline, progress)
     finally:
-        service.close()
+        casepilot.close()
         for folder in tmp:
             folder.cleanup()
     print(result.table())

@@ -71,12 +71,13 @@ def active_releases(data_dir: Path) -> dict[str, dict[str, str]]:
             for section in ("reference", "passages")}
 
 
-def open_service(data_dir: Path, *, mode: str | None = None):
-    """A QueryService over ``data_dir`` (embedded vector engine: once per process and folder)."""
-    from rag.service import QueryService
+def open_casepilot(data_dir: Path, *, mode: str | None = None):
+    """CasePilot over ``data_dir`` (embedded vector engine: once per process and folder); ``mode`` overrides
+    the retrieval mode (hybrid, dense, sparse) for a comparison run."""
+    from rag.app import CasePilot
     from rag.settings import Settings
 
-    service = QueryService.from_settings(Settings(data_dir=Path(data_dir)))
-    if mode and service.retriever is not None:
-        service.retriever.mode = mode
-    return service
+    settings = Settings(data_dir=Path(data_dir))
+    if mode:
+        settings = settings.model_copy(update={"retrieval_mode": mode})
+    return CasePilot.open(settings)

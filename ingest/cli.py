@@ -69,11 +69,9 @@ class Run:
     def writer(self):
         if self._writer is None:
             from ingest.pipeline import PassageWriter
-            from rag.providers.embedding import SentenceTransformerEmbedder
-            from rag.stores.vectors import open_vector_store
+            from rag.providers.factory import make_embedder, make_vector_store
 
-            embedder = SentenceTransformerEmbedder(self.settings.embedding_model, self.settings.embedding_batch_size)
-            self._writer = PassageWriter(open_vector_store(self.settings), embedder, self.catalog)
+            self._writer = PassageWriter(make_vector_store(self.settings), make_embedder(self.settings), self.catalog)
         return self._writer
 
     def passages(self, source: str, version: str, passages: list) -> None:

@@ -10,17 +10,27 @@ Intent = Literal["code_lookup", "pair_check", "units", "modifier", "coverage", "
 CodeStatus = Literal["valid", "deleted", "unknown"]
 
 
+CitedFact = Literal["code", "modifier", "ptp_edit", "no_ptp_edit", "mue", "no_mue", "listing", "absence", "passage"]
+
+
 class Citation(BaseModel):
+    """Where a fact was read. The structured fields (source, version, row, codes, fact, values) are what
+    programs read; ``title``, ``locator`` and ``snippet`` are for people."""
+
     marker: int = Field(description="the [n] used in the answer text")
     kind: Literal["reference", "passage"]
     source: str = Field(description="dataset (e.g. ptp_practitioner) or passage source (e.g. guidelines)")
     title: str
-    version: str = Field(description="quarter, year or edition of the source")
+    version: str = Field(description="release of the source: quarter, year or edition")
     locator: str = Field(description="row, page or section within the source")
+    row: int | None = Field(None, description="the row of a reference table the fact was read from")
+    fact: CitedFact | None = Field(None, description="what the cited row (or its absence) states")
+    values: dict[str, int | str] = Field(default_factory=dict,
+                                         description="the cited row's values (e.g. modifier_indicator, mue)")
     url: str = ""
     snippet: str = ""
     score: float | None = None
-    codes: list[str] = Field(default_factory=list)
+    codes: list[str] = Field(default_factory=list, description="the codes the cited row or passage names")
 
 
 class Sentence(BaseModel):

@@ -17,9 +17,10 @@ from rapidfuzz.distance import OSA
 
 from rag.answer import CodeHit
 from rag.codes import recognize
-from rag.exact import check_code, describe
+from rag.findings.codes import check_code, describe
 from rag.retrieve import HybridRetriever
 from rag.stores.reference import ReferenceStore
+from rag.stores.schema import DATASETS
 
 WORD = re.compile(r"[A-Za-z0-9]+")
 RRF_K = 60
@@ -41,7 +42,11 @@ def _common_prefix(a: str, b: str) -> int:
 
 
 class CodeSearch:
-    def __init__(self, store: ReferenceStore, retriever: HybridRetriever | None = None):
+    """Code search over one reference store. Its indexes are built from the tables on first use (or by
+    ``warm``); a search over a newer store takes over the indexes whose tables did not change."""
+
+    def __init__(self, store: ReferenceStore, retriever: HybridRetriever | None = None, *,
+                 carry_from: "CodeSearch | None" = None):
         self.store, self.retriever = store, retriever
         self._lock = threading.Lock()
         self._vocabulary: list[str] | None = None
@@ -49,6 +54,26 @@ class CodeSearch:
         self._descriptors: dict[str, list[tuple[str, str, bool]]] | None = None
         self._df: Counter[str] = Counter()
         self._documents = 1
+        if carry_from is not None:
+            self._carry(carry_from)
+
+    def _tables(self, *kinds: str) -> tuple:
+        """The releases an index is built from (all reference tables when no kind is named)."""
+        return tuple(sorted((name, r.version, r.loaded_at) for name, r in self.store.releases().items()
+                            if not kinds or DATASETS[name].kind in kinds))
+
+    def _carry(self, other: "CodeSearch") -> None:
+        with other._lock:
+            if other._tables("codes") == self._tables("codes"):
+                self._vocabulary, self._descriptors = other._vocabulary, other._descriptors
+                self._df, self._documents = other._df, other._documents
+            if other._tables() == self._tables():
+                self._codes = other._codes
+
+    def warm(self) -> None:
+        self._vocab()
+        self._codes_by_shape()
+        self._descriptor_index()
 
     # ------------------------------------------------------------ lazily built indexes
 
@@ -66,10 +91,6 @@ class CodeSearch:
                     grouped.setdefault(code_shape(code), []).append(code)
                 self._codes = grouped
             return self._codes
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._vocabulary = self._codes = self._descriptors = None
 
     # ------------------------------------------------------------ suggestions for unknown codes
 

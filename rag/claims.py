@@ -22,9 +22,12 @@ from typing import Annotated, Callable, Literal, Sequence
 from pydantic import BaseModel, Field, field_validator
 
 from rag.answer import Citation, CodeCheck, MueFinding, PtpFinding
-from rag.exact import TABLE_NAMES, check_code, describe, format_date, ptp_finding, reference_citation
-from rag.stores.reference import ReferenceStore, Sourced
-from rag.stores.schema import DATASETS, MUE_ADJUDICATION_INDICATORS
+from rag.findings.codes import check_code, code_citation
+from rag.findings.common import absence_citation, format_date, table_name
+from rag.findings.mue import mue_citation, mue_finding
+from rag.findings.ptp import ptp_citation, ptp_finding, ptp_heading
+from rag.stores.reference import ReferenceStore
+from rag.stores.schema import DATASETS
 
 # CMS NCCI Policy Manual, chapter I: the modifiers that may bypass a PTP edit with modifier indicator 1.
 NCCI_ASSOCIATED_MODIFIERS = frozenset(
@@ -153,15 +156,15 @@ class ClaimChecker:
                 citation = None
                 if searched:
                     tables = ", ".join(f"{r.dataset} {r.version}" for r in searched)
-                    citation = self._cite(result, reference_citation(
-                        Sourced(None, searched[0]), f"no row for {line.code} in: {tables}", None, (line.code,)))
+                    citation = absence_citation(searched[0], (line.code,))
+                    citation = self._cite(result, citation.model_copy(
+                        update={"snippet": f"no row for {line.code} in: {tables}"}))
                 result.codes.append(CodeProblem(
                     line=index, code=line.code, status="unknown", check=check, citation=citation,
                     explanation=f"{line.code} was not found in any loaded code set or NCCI table.{hint}"))
             elif check.termination_date and check.termination_date <= _yyyymmdd(dates[index]):
                 sourced = next((s for s in self.store.lookup_code(line.code) if s.fact.termination_date), None)
-                citation = self._cite(result, reference_citation(
-                    sourced, describe(sourced.fact)[:300], sourced.fact.row, (line.code,))) if sourced else None
+                citation = self._cite(result, code_citation(sourced)) if sourced else None
                 result.codes.append(CodeProblem(
                     line=index, code=line.code, status="deleted", check=check, citation=citation,
                     explanation=f"{line.code} was terminated on {format_date(check.termination_date)}, on or "
@@ -191,18 +194,14 @@ class ClaimChecker:
                 on = dates[col2]
                 finding = ptp_finding(sourced, _yyyymmdd(on))
                 outcome, bypass, text = self._ptp_outcome(finding, lines[col1], lines[col2], on)
-                citation = self._cite(result, reference_citation(
-                    sourced, f"{edit.column1}\t{edit.column2}\tmodifier {edit.modifier_indicator}\t{edit.rationale}",
-                    edit.row, (edit.column1, edit.column2)))
+                citation = self._cite(result, ptp_citation(sourced))
                 result.ptp.append(PtpConflict(column1_line=col1, column2_line=col2, outcome=outcome,
                                               bypassed_by=bypass, explanation=text, edit=finding,
                                               citation=citation))
 
     @staticmethod
     def _ptp_outcome(f: PtpFinding, line1: ClaimLine, line2: ClaimLine, on: date):
-        table = TABLE_NAMES.get(f.dataset, f.dataset)
-        head = (f"NCCI PTP edit ({table}, {f.version}, row {f.row}): {f.column1} is column 1 and {f.column2} is "
-                f"column 2 ({f.rationale}).")
+        head = f"{ptp_heading(f)} (row {f.row}; {f.rationale})."
         if f.modifier_indicator == 9:
             return "not_applicable", None, f"{head} Modifier indicator 9: the edit was deleted retroactively."
         if not f.active:
@@ -233,25 +232,19 @@ class ClaimChecker:
         for (code, on), members in groups.items():
             for sourced in self.store.mue(code, dataset):
                 limit = sourced.fact
-                meaning = MUE_ADJUDICATION_INDICATORS.get(limit.adjudication_indicator, "")
-                finding = MueFinding(code=code, value=limit.value, adjudication_indicator=limit.adjudication_indicator,
-                                     indicator_meaning=meaning, rationale=limit.rationale,
-                                     dataset=sourced.release.dataset, version=sourced.release.version, row=limit.row)
+                finding = mue_finding(sourced)
                 per_line = limit.adjudication_indicator == 1
                 batches = [[m] for m in members] if per_line else [members]
                 for batch in batches:
                     units = sum(lines[i].units for i in batch)
                     if units <= limit.value:
                         continue
-                    table = TABLE_NAMES.get(finding.dataset, finding.dataset)
                     scope = ("on one claim line" if per_line else f"on {on.isoformat()}"
                              + (f" ({len(batch)} lines added up)" if len(batch) > 1 else ""))
-                    text = (f"{units} units of {code} {scope} exceed the MUE of {limit.value} ({table}, "
-                            f"{finding.version}, row {limit.row}); adjudication indicator "
-                            f"{limit.adjudication_indicator}: {meaning}.")
-                    citation = self._cite(result, reference_citation(
-                        sourced, f"{code},{limit.value},{limit.adjudication_indicator},{limit.rationale}", limit.row,
-                        (code,)))
+                    text = (f"{units} units of {code} {scope} exceed the MUE of {limit.value} "
+                            f"({table_name(finding.dataset)}, {finding.version}, row {limit.row}); adjudication "
+                            f"indicator {limit.adjudication_indicator}: {finding.indicator_meaning}.")
+                    citation = self._cite(result, mue_citation(sourced))
                     result.mue.append(MueExcess(lines=batch, code=code, units=units, limit=limit.value,
                                                 excess=units - limit.value, date_of_service=on, explanation=text,
                                                 mue=finding, citation=citation))

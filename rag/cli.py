@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rag.service import QueryService, QuestionError, citation_text
+from rag.app import CasePilot
+from rag.service import QuestionError, citation_text
 from rag.settings import get_settings
 
 
@@ -15,14 +16,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the whole answer as JSON")
     parser.add_argument("--llm", action="store_true", help="use the configured OpenAI-compatible endpoint")
     args = parser.parse_args(argv)
-    service = QueryService.from_settings(get_settings())
+    casepilot = CasePilot.open(get_settings())
     try:
-        answer = service.ask(args.question, generator="llm" if args.llm else "extractive")
+        answer = casepilot.services().query.ask(args.question, generator="llm" if args.llm else "extractive")
     except QuestionError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     finally:
-        service.close()
+        casepilot.close()
     if args.json:
         print(answer.model_dump_json(indent=2))
         return 0

@@ -19,10 +19,14 @@ from rag.answer import Citation, CodeCheck, CodeStatus, MueFinding, PtpFinding
 from rag.claims import NCCI_ASSOCIATED_MODIFIERS
 from rag.codes import normalize_icd10
 from rag.compose import passage_citation
-from rag.exact import check_code, describe, ptp_finding, reference_citation
+from rag.findings.codes import check_code, code_citation, describe
+from rag.findings.common import release_citation
+from rag.findings.modifiers import modifier_records
+from rag.findings.mue import mue_citation, mue_finding
+from rag.findings.ptp import ptp_finding
 from rag.retrieve import HybridRetriever
 from rag.stores.reference import ReferenceStore, Sourced
-from rag.stores.schema import DATASETS, MUE_ADJUDICATION_INDICATORS, CodeRecord
+from rag.stores.schema import DATASETS, CodeRecord
 
 DISTINCT_SERVICE_MODIFIERS = ("59", "XE", "XP", "XS", "XU")
 PASSAGE_CACHE_SIZE = 4096
@@ -190,14 +194,8 @@ class CodePages:
             result.notes.append("The official CPT descriptor is AMA copyrighted and is shown only when a licensed "
                                 "CPT file is loaded; the plain-language description is CasePilot's own.")
         for sourced in self.store.mue(code):
-            limit = sourced.fact
-            result.mue.append(MueFinding(
-                code=code, value=limit.value, adjudication_indicator=limit.adjudication_indicator,
-                indicator_meaning=MUE_ADJUDICATION_INDICATORS.get(limit.adjudication_indicator, ""),
-                rationale=limit.rationale, dataset=sourced.release.dataset, version=sourced.release.version,
-                row=limit.row))
-            result.mue_citations.append(reference_citation(
-                sourced, f"{code},{limit.value},{limit.adjudication_indicator},{limit.rationale}", limit.row, (code,)))
+            result.mue.append(mue_finding(sourced))
+            result.mue_citations.append(mue_citation(sourced))
         if not result.mue and self.store.is_loaded("mue"):
             result.notes.append(f"No MUE is published for {code} in the loaded MUE tables.")
         result.modifiers = self._relevant_modifiers(code, dataset)
@@ -216,7 +214,7 @@ class CodePages:
                                                      or record.lay_description)
         return Descriptor(kind="plain_language" if plain else "official", code_set=record.code_set, text=text,
                           short="" if plain else record.short_description,
-                          citation=reference_citation(sourced, text[:300], record.row, (record.code,)))
+                          citation=code_citation(sourced, text))
 
     def ptp_page(self, code: str, column: int, *, page: int = 1, page_size: int = 25,
                  modifier_indicator: int | None = None, active_on: date | None = None,
@@ -229,8 +227,7 @@ class CodePages:
         release = self.store.releases().get(dataset)
         citation = None
         if release is not None:
-            citation = reference_citation(Sourced(None, release), f"edits with {code} in column {column}", None,
-                                          (code,))
+            citation = release_citation(release, f"edits with {code} in column {column}", None, (code,))
         return PtpPage(column=column, dataset=dataset, total=total, page=page, page_size=page_size,
                        pages=(total + page_size - 1) // page_size, modifier_indicator=modifier_indicator,
                        active_on=active_on, edits=[ptp_finding(s, on) for s in edits], citation=citation)
@@ -269,7 +266,7 @@ class CodePages:
         record = sourced.fact
         guidance = record.attributes.get("when_to_use") or record.lay_description
         return ModifierNote(modifier=record.code, title=record.short_description, why=why, guidance=guidance,
-                            citation=reference_citation(sourced, guidance[:300], record.row, (record.code,)))
+                            citation=code_citation(sourced, guidance))
 
     # ------------------------------------------------------------ passages
 
@@ -301,10 +298,9 @@ class CodePages:
 
     def modifier_page(self, modifier: str) -> ModifierPage:
         modifier = modifier.strip().lstrip("-").upper()
-        found = [s for s in self.store.lookup_code(modifier) if s.fact.code_set == "MODIFIER"]
+        found = modifier_records(self.store, modifier)
         if not found:
             raise CodeNotFound(modifier, [], kind="modifier")
-        found.sort(key=lambda s: s.release.dataset != "modifiers")  # the project's guidance first
         guide = found[0].fact
         attrs = guide.attributes
         sources = []
@@ -313,7 +309,7 @@ class CodePages:
             text = record.lay_description or describe(record)
             sources.append(ModifierSource(
                 dataset=sourced.release.dataset, title=DATASETS[sourced.release.dataset].title, text=text,
-                citation=reference_citation(sourced, text[:300], record.row, (modifier,))))
+                citation=code_citation(sourced, text)))
         for number, source in enumerate(sources, start=1):
             source.citation.marker = number
         return ModifierPage(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from dataclasses import dataclass, field
@@ -60,21 +61,27 @@ def diversify(hits: Sequence[Hit], limit: int, per_document: int) -> list[Hit]:
 
 
 class HybridRetriever:
-    def __init__(self, store: VectorStore, embedder: Embedder, catalog: Catalog, *, candidate_k: int = 30,
-                 per_document: int = 2, mode: SearchMode = "hybrid", lexical_weight: float | None = None):
+    """Searches the passage releases it is bound to (``bound``: a data snapshot's), or, built over a catalog
+    and used on its own, the catalog's active ones."""
+
+    def __init__(self, store: VectorStore, embedder: Embedder, catalog: Catalog | None = None, *,
+                 candidate_k: int = 30, per_document: int = 2, mode: SearchMode = "hybrid",
+                 lexical_weight: float | None = None):
         self.store, self.embedder, self.catalog = store, embedder, catalog
         self.lexical_weight = LEXICAL_WEIGHT if lexical_weight is None else lexical_weight
         self.sparse = Bm25Encoder()
         self.candidate_k, self.per_document, self.mode = candidate_k, per_document, mode
         self._releases: list[str] | None = None
-        self._catalog_mtime = -1.0
+
+    def bound(self, releases: Sequence[str]) -> "HybridRetriever":
+        """The same engine and models, searching exactly ``releases``."""
+        bound = copy.copy(self)
+        bound.catalog, bound._releases = None, list(releases)
+        return bound
 
     def active_releases(self) -> list[str]:
-        mtime = self.catalog.mtime()
-        if mtime != self._catalog_mtime:
-            active = self.catalog.active("passages")
-            self._releases = [release_key(name, r.version) for name, r in active.items()]
-            self._catalog_mtime = mtime
+        if self.catalog is not None:
+            return [release_key(name, r.version) for name, r in self.catalog.active("passages").items()]
         return self._releases or []
 
     def retrieve(self, question: str, *, limit: int = 5, boost_codes: Sequence[str] = (),

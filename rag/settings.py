@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     candidate_k: int = 30
     max_passages_per_document: int = 2
     min_retrieval_score: float = 0.30
+    retrieval_mode: Literal["hybrid", "dense", "sparse"] = Field(
+        "hybrid", description="dense + BM25 fused (hybrid), or one leg alone (for comparison runs)")
 
     # Optional LLM generator behind an OpenAI-compatible endpoint
     llm_base_url: str | None = None

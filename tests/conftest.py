@@ -71,11 +71,18 @@ def full_data_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def query_service(full_data_dir):
-    """One warm query service over the full data (embedded edge engine), shared by the session."""
-    from rag.service import QueryService
+def casepilot(full_data_dir):
+    """One CasePilot over the full data (embedded edge engine), shared by the session: the composition root
+    the server, the CLIs and eval use."""
+    from rag.app import CasePilot
     from rag.settings import Settings
 
-    service = QueryService.from_settings(Settings(data_dir=full_data_dir))
-    yield service
-    service.close()
+    casepilot = CasePilot.open(Settings(data_dir=full_data_dir))
+    yield casepilot
+    casepilot.close()
+
+
+@pytest.fixture(scope="session")
+def query_service(casepilot):
+    """The warm query service over the full data as it is at the start of the session."""
+    return casepilot.services().query

@@ -21,12 +21,6 @@ from pathlib import Path
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def _open(settings):
-    from rag.service import QueryService
-
-    return QueryService.from_settings(settings)
-
-
 def main(argv: list[str] | None = None) -> int:
     from rag.settings import get_settings
 
@@ -48,8 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     if not config.allowed_senders:
         logging.getLogger("casepilot.mail").warning(
             "no allowed senders (CASEPILOT_MAIL_ALLOWED_SENDERS): every message will be refused")
-    service = _open(settings)
-    consultant = MailConsultant(config, service)
+    from rag.app import CasePilot
+
+    casepilot = CasePilot.open(settings, background_refresh=True)
+    consultant = MailConsultant(config, lambda: casepilot.services().query)
     try:
         if args.command == "answer":
             status = 0
@@ -75,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                 pass
         return 0
     finally:
-        service.close()
+        casepilot.close()
 
 
 if __name__ == "__main__":

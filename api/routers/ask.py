@@ -10,11 +10,11 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from rag.answer import Answer
-from rag.service import QueryService, clean_question
+from rag.service import clean_question
 
 from api.access import describe_text
 from api.cache import MISSING
-from api.deps import access, get_runtime, get_service
+from api.deps import RuntimeDep, ServiceDep, ServicesDep, access
 from api.models import AskRequest
 from api.routers.common import ACCESS_RESPONSES
 from api.runtime import Runtime
@@ -28,11 +28,11 @@ def _log_question(runtime: Runtime, endpoint: str, question: str) -> None:
 
 
 @router.post("/ask", response_model=Answer, summary="Answer a coding question, every fact cited")
-async def ask(body: AskRequest, service: QueryService = Depends(get_service),
-        runtime: Runtime = Depends(get_runtime)) -> Answer:
+async def ask(body: AskRequest, services: ServicesDep, runtime: RuntimeDep) -> Answer:
     _log_question(runtime, "ask", body.question)
+    service = services.query
     cacheable = body.generator == "extractive" or service.generator is None
-    key = (body.question, tuple(body.codes), body.top_k, runtime.data_version())
+    key = (body.question, tuple(body.codes), body.top_k, services.version)
     answer = runtime.cache.get("ask", key) if cacheable else MISSING
     if answer is MISSING:
         # Retrieval embeds the question (~25 ms of torch) and the LLM path waits on a server: a cached answer is
@@ -62,8 +62,7 @@ that failed after it started."""
              description=STREAM_DOC,
              responses={200: {"content": {"text/event-stream": {"schema": SSE_EVENT}},
                               "description": "an event stream"}})
-async def ask_stream(body: AskRequest, service: QueryService = Depends(get_service),
-                     runtime: Runtime = Depends(get_runtime)):
+async def ask_stream(body: AskRequest, service: ServiceDep, runtime: RuntimeDep):
     _log_question(runtime, "ask/stream", body.question)
     clean_question(body.question, service.settings.max_question_chars)  # a bad question is a 422, not a stream
     events = service.stream(body.question, codes=body.codes, top_k=body.top_k, generator=body.generator)

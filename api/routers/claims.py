@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from rag.claims import ClaimCheck, ClaimChecker
+from rag.claims import ClaimCheck
 
-from api.deps import access, get_claims
+from api.deps import ClaimsDep, access
 from api.models import ClaimCheckRequest
 from api.routers.common import ACCESS_RESPONSES
 
@@ -16,5 +16,5 @@ router = APIRouter(prefix="/v1", tags=["claims"], dependencies=[Depends(access)]
 # Exact lookups only (about a millisecond): answered on the event loop, where a thread-pool hop would cost
 # about as much again under load.
 @router.post("/claims/check", response_model=ClaimCheck, summary="Check a claim's lines against NCCI and the code sets")
-async def check_claim(body: ClaimCheckRequest, checker: ClaimChecker = Depends(get_claims)) -> ClaimCheck:
+async def check_claim(body: ClaimCheckRequest, checker: ClaimsDep) -> ClaimCheck:
     return checker(body.lines, body.setting)

@@ -9,13 +9,12 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Path, Query
 from starlette.concurrency import run_in_threadpool
 
-from rag.codepage import CodePage, CodePages
-from rag.service import QueryService
+from rag.codepage import CodePage
 from rag.stores.schema import CODE_SETS
 
 from api.access import describe_text
 from api.cache import MISSING
-from api.deps import access, get_pages, get_runtime, get_service
+from api.deps import PagesDep, RuntimeDep, ServicesDep, access
 from api.models import CODE_PATTERN, NotFoundBody, SearchResults
 from api.routers.common import ACCESS_RESPONSES
 from api.runtime import Runtime
@@ -32,6 +31,7 @@ assert set(CodeSet.__args__) == set(CODE_SETS)
 @router.get("/codes/{code}", response_model=CodePage, summary="Everything about one code, each part cited",
             responses={404: {"model": NotFoundBody, "description": "unknown code, with the closest valid codes"}})
 async def code_page(
+    pages: PagesDep,
     code: str = Path(pattern=CODE_PATTERN, description="a CPT, HCPCS Level II or ICD-10-CM code", examples=["22514"]),
     page: int = Query(1, ge=1, le=100_000, description="page of PTP edits (both columns)"),
     page_size: int = Query(25, ge=1, le=200, description="PTP edits per page"),
@@ -39,7 +39,6 @@ async def code_page(
                                                                         "(0, 1 or 9)"),
     active_on: date | None = Query(None, description="only edits in force on this date (YYYY-MM-DD)"),
     setting: Literal["practitioner", "hospital"] = Query("practitioner", description="which PTP table"),
-    pages: CodePages = Depends(get_pages),
 ) -> CodePage:
     return pages.code_page(code, page=page, page_size=page_size, modifier_indicator=modifier_indicator,
                            active_on=active_on, dataset=f"ptp_{setting}")
@@ -47,19 +46,19 @@ async def code_page(
 
 @router.get("/search", response_model=SearchResults, summary="Find codes from words, a code or a typo'd code")
 async def search(
+    services: ServicesDep,
+    runtime: RuntimeDep,
     q: str = Query(min_length=1, max_length=500, description="lay words, a descriptor, or a code"),
     limit: int = Query(10, ge=1, le=50),
     code_set: CodeSet | None = Query(None, description="restrict to one code set"),
-    service: QueryService = Depends(get_service),
-    runtime: Runtime = Depends(get_runtime),
 ) -> SearchResults:
     log.info("search %s", describe_text(q, runtime.settings.log_questions))
     text = " ".join("".join(ch if ch.isprintable() else " " for ch in q).split())
-    key = (text, limit, code_set, runtime.data_version())
+    key = (text, limit, code_set, services.version)
     hits = runtime.cache.get("search", key)
     if hits is MISSING:
         # A miss may embed the query (~25 ms of torch): in the thread pool, so the event loop keeps serving.
-        hits = await run_in_threadpool(service.search_codes, text, limit=limit,
+        hits = await run_in_threadpool(services.query.search_codes, text, limit=limit,
                                        code_sets=[code_set] if code_set else None) if text else []
         runtime.cache.put("search", key, hits)
     return SearchResults(query=text, code_set=code_set, results=hits)

@@ -21,9 +21,12 @@ async def healthz() -> Health:
 @router.get("/readyz", response_model=Health, summary="200 once the reference data and models are loaded",
             responses={503: {"model": Health, "description": "still starting, or failed to start"}})
 async def readyz(runtime: Runtime = Depends(get_runtime)):
-    if runtime.ready():
-        releases = {name: r.version for name, r in runtime.service.reference.releases().items()}
+    services = runtime.services()
+    if services is not None and services.query.ready():
+        runtime.metrics.ready.set(1)
+        releases = {name: r.version for name, r in services.snapshot.reference.releases().items()}
         return Health(status="ok", releases=releases)
+    runtime.metrics.ready.set(0)
     status = "failed" if runtime.failure else "starting"
     body = Health(status=status, detail=runtime.failure or "loading the reference data and models")
     return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})

@@ -7,7 +7,7 @@ goes through the code guard.
 from __future__ import annotations
 
 import re
-from typing import Iterator, Sequence
+from typing import Iterator, Protocol, Sequence
 
 from rag.answer import Citation, Sentence
 from rag.compose import split_sentences
@@ -32,6 +32,16 @@ def parse_sentences(text: str, valid_markers: set[int]) -> list[Sentence]:
         markers = [int(m) for m in MARKER.findall(raw) if int(m) in valid_markers]
         sentences.append(Sentence(text=MARKER.sub("", raw).strip(), citations=list(dict.fromkeys(markers))))
     return sentences
+
+
+class Generator(Protocol):
+    """Writes an answer's sentences from the numbered sources; the query service guards what it writes."""
+
+    name: str
+
+    def generate(self, question: str, citations: Sequence[Citation], facts: Sequence[Sentence]) -> list[Sentence]: ...
+
+    def stream(self, question: str, citations: Sequence[Citation], facts: Sequence[Sentence]) -> Iterator[str]: ...
 
 
 class OpenAICompatibleGenerator:

@@ -31,7 +31,12 @@ class Catalog:
         return json.loads(self.path.read_text())
 
     def active(self, section: str) -> dict[str, Release]:
-        entries = self.read().get(section, {})
+        return self.entries(self.read(), section)
+
+    @staticmethod
+    def entries(data: dict, section: str) -> dict[str, Release]:
+        """The active releases of one section of a catalog already read."""
+        entries = data.get(section, {})
         return {name: Release(**entry["active"]) for name, entry in entries.items() if entry.get("active")}
 
     def history(self, section: str, name: str) -> list[Release]:

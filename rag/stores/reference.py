@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, Iterable, Iterator, TypeVar
@@ -53,40 +52,31 @@ def _ptp_edit(row: tuple) -> PtpEdit:
 
 
 class ReferenceStore:
-    """Opens the active release of every dataset read-only; reopens when the catalog changes."""
+    """The active release of every dataset, opened read-only: one immutable view of the reference data.
 
-    def __init__(self, data_dir: Path):
-        self.catalog = Catalog(data_dir)
+    A newer catalog is a new ReferenceStore (``DataSource`` in rag.snapshot builds them); connections of the
+    releases that did not change are shared with the previous view instead of reopened."""
+
+    def __init__(self, data_dir: Path, active: dict[str, Release] | None = None,
+                 reuse: "ReferenceStore | None" = None):
         self.reference_dir = Path(data_dir) / "reference"
-        self._lock = threading.Lock()
-        self._catalog_mtime = -1.0
+        if active is None:
+            active = Catalog(data_dir).active("reference")
+        previous = reuse._connections if reuse is not None else {}
         self._connections: dict[str, tuple[sqlite3.Connection, Release]] = {}
-        self.refresh()
+        for name, release in active.items():
+            current = previous.get(name)
+            if current and current[1] == release:
+                self._connections[name] = current
+                continue
+            path = release_path(self.reference_dir, name, release.version)
+            if not path.exists():
+                continue
+            connection = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+            connection.row_factory = sqlite3.Row
+            self._connections[name] = (connection, release)
 
     # ------------------------------------------------------------ lifecycle
-
-    def refresh(self) -> bool:
-        """Pick up newly activated releases. Returns True when something changed."""
-        mtime = self.catalog.mtime()
-        if mtime == self._catalog_mtime:
-            return False
-        with self._lock:
-            active = self.catalog.active("reference")
-            connections = {}
-            for name, release in active.items():
-                current = self._connections.get(name)
-                if current and current[1] == release:
-                    connections[name] = current
-                    continue
-                path = release_path(self.reference_dir, name, release.version)
-                if not path.exists():
-                    continue
-                connection = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
-                connection.row_factory = sqlite3.Row
-                connections[name] = (connection, release)
-            self._connections = connections
-            self._catalog_mtime = mtime
-        return True
 
     def releases(self) -> dict[str, Release]:
         return {name: release for name, (_, release) in self._connections.items()}

@@ -36,7 +36,7 @@ def api(live_server):
 
 
 @pytest.fixture
-def app_server(live_server, query_service, tmp_path):
+def app_server(live_server, casepilot, tmp_path):
     """A factory: ``with app_server(guest_quota_per_day=2) as server`` starts create_app(settings, the session's
     query service) on uvicorn in a thread. Depends on live_server so the data copy is made first."""
     from api.main import create_app
@@ -44,8 +44,8 @@ def app_server(live_server, query_service, tmp_path):
 
     @contextmanager
     def start(**overrides):
-        settings = Settings(data_dir=query_service.settings.data_dir, **overrides)
-        with ThreadServer(create_app(settings, service=query_service)) as server:
+        settings = Settings(data_dir=casepilot.settings.data_dir, **overrides)
+        with ThreadServer(create_app(settings, casepilot=casepilot)) as server:
             yield server
 
     return start

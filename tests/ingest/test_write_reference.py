@@ -10,6 +10,7 @@ from ingest.loaders.ncci import load_mue, load_ptp_txt
 from ingest.records import IngestError, ParsedRelease, RowError
 from ingest.write_reference import StrictModeError, write_release
 from rag.stores.catalog import Catalog
+from rag.snapshot import DataSource
 from rag.stores.reference import ReferenceStore
 from rag.stores.schema import PtpEdit
 
@@ -31,14 +32,18 @@ def partial_files(data_dir: Path) -> list[Path]:
 
 
 def test_new_quarter_replaces_the_active_one_and_readers_switch(tmp_path):
+    source = DataSource(tmp_path)
     write_release(tmp_path, release("2026Q1", edits(0)))
-    store = ReferenceStore(tmp_path)
-    assert store.ptp_pair("22514", "22511")[0].fact.modifier_indicator == 0
+    before = source.load()
+    assert before.reference.ptp_pair("22514", "22511")[0].fact.modifier_indicator == 0
     report = write_release(tmp_path, release("2026Q2", edits(1)))
     assert report.replaced == "2026Q1"
-    assert store.ptp_pair("22514", "22511")[0].release.version == "2026Q1"  # until it looks again
-    assert store.refresh() is True
-    found = store.ptp_pair("22511", "22514")
+    # A snapshot taken before the switch keeps reading the old quarter; the data source sees the change.
+    assert before.reference.ptp_pair("22514", "22511")[0].release.version == "2026Q1"
+    assert source.changed(before)
+    after = source.load(before)
+    assert after.version != before.version and not source.changed(after)
+    found = after.reference.ptp_pair("22511", "22514")
     assert [(s.fact.modifier_indicator, s.release.version) for s in found] == [(1, "2026Q2")]
     history = [r.version for r in Catalog(tmp_path).history("reference", "ptp_practitioner")]
     assert history == ["2026Q1", "2026Q2"]

@@ -46,7 +46,7 @@ def smtp_listener(query_service, mail_config):
 
 
 @pytest.fixture
-def mail_app(query_service, mail_config):
+def mail_app(casepilot, mail_config):
     """A factory: the real app (api.main.create_app over the session's query service), its mail config set by
     the test, served by uvicorn on loopback."""
     from api.main import create_app
@@ -54,8 +54,8 @@ def mail_app(query_service, mail_config):
 
     @contextmanager
     def start(settings: dict | None = None, **overrides):
-        settings = Settings(data_dir=query_service.settings.data_dir, **(settings or {}))
-        app = create_app(settings, service=query_service)  # includes the mail router and its lifespan
+        settings = Settings(data_dir=casepilot.settings.data_dir, **(settings or {}))
+        app = create_app(settings, casepilot=casepilot)  # includes the mail router and its lifespan
         app.state.mail_config = mail_config(**overrides)
         with ThreadServer(app) as server:
             server.app = app

@@ -219,9 +219,9 @@ def rag_service(request):
     if not data_dir:
         yield request.getfixturevalue("query_service")
         return
-    from rag.service import QueryService
+    from rag.app import CasePilot
     from rag.settings import Settings
 
-    service = QueryService.from_settings(Settings(data_dir=Path(data_dir)))
-    yield service
-    service.close()
+    casepilot = CasePilot.open(Settings(data_dir=Path(data_dir)))
+    yield casepilot.services().query
+    casepilot.close()

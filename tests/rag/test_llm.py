@@ -62,7 +62,7 @@ def llm_tiny(tiny_service, llm_server):
 
 
 def test_settings_build_the_generator(llm_server):
-    from rag.service import make_generator
+    from rag.providers.factory import make_generator
 
     url, model = llm_server
     generator = make_generator(Settings(llm_base_url=url, llm_model=model))

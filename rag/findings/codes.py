@@ -1,0 +1,78 @@
+"""Codes: whether a code exists and is current, its descriptor facts, and their citations."""
+
+from __future__ import annotations
+
+from rag.answer import Citation, CodeCheck
+from rag.findings.common import Fact, format_date, reference_citation, table_name
+from rag.stores.reference import ReferenceStore, Sourced
+from rag.stores.schema import CodeRecord
+
+CODE_SET_LABELS = {"ICD10CM": "ICD-10-CM", "MODIFIER": "Modifier"}
+
+
+def describe(record: CodeRecord) -> str:
+    return record.long_description or record.lay_description or record.short_description
+
+
+def code_citation(sourced: Sourced[CodeRecord], text: str | None = None) -> Citation:
+    """The citation of a code's row in a code set (descriptor file, corpus or modifier list)."""
+    record = sourced.fact
+    fact = "modifier" if record.code_set == "MODIFIER" else "code"
+    values: dict[str, int | str] = {"code": record.code, "code_set": record.code_set}
+    if record.termination_date:
+        values["termination_date"] = record.termination_date
+    return reference_citation(sourced, (text or describe(record))[:300], record.row, (record.code,), fact=fact,
+                              values=values)
+
+
+def listing_citation(sourced: Sourced[None], code: str) -> Citation:
+    return reference_citation(sourced, f"{code} is listed in this table", None, (code,), fact="listing")
+
+
+def code_sentence(sourced: Sourced[CodeRecord]) -> str:
+    record = sourced.fact
+    code = record.code
+    if sourced.release.dataset == "cpt":
+        text = f"CPT {code} ({record.family}, {record.code_range}), in plain words: {record.lay_description}"
+    elif record.code_set == "MODIFIER" and sourced.release.dataset == "modifiers":
+        text = f"Modifier {code} ({record.short_description}): {record.lay_description}"
+    else:
+        text = f"{CODE_SET_LABELS.get(record.code_set, record.code_set)} {code}: {describe(record)}"
+    if record.termination_date:
+        text += f" This code was terminated on {format_date(record.termination_date)}."
+    return text
+
+
+def code_facts(store: ReferenceStore, code: str) -> list[Fact]:
+    """A fact per code set row of ``code``, the licensed CPT descriptor first."""
+    found = sorted(store.lookup_code(code), key=lambda s: s.release.dataset != "cpt_licensed")
+    return [Fact(code_sentence(sourced), code_citation(sourced), (code,)) for sourced in found]
+
+
+def listing_facts(store: ReferenceStore, code: str) -> list[Fact]:
+    """For a code with no descriptor loaded but listed in an NCCI table: where it is listed, and that a listing
+    says nothing about whether the code is current (NCCI tables keep the edits of deleted codes)."""
+    sourced = store.in_ncci_tables(code)
+    if sourced is None:
+        return []
+    table = table_name(sourced.release.dataset)
+    kind = "MUE" if sourced.release.dataset.startswith("mue") else "PTP"
+    text = (f"{code} is listed in the Medicare NCCI {kind} {table} table ({sourced.release.version}), but no "
+            f"descriptor file with it is loaded (CPT descriptors are licensed by the AMA; load a licensed file to "
+            f"see them).")
+    return [Fact(text, listing_citation(sourced, code), (code,))]
+
+
+def check_code(store: ReferenceStore, code: str, code_set: str = "") -> CodeCheck:
+    """A code's status: a code set row with a termination date makes it deleted; with no code set row, a listing
+    in an NCCI table (CMS lists only real codes there) counts as valid."""
+    found = [s for s in store.lookup_code(code) if s.fact.code_set != "MODIFIER"]
+    if found:
+        record = found[0].fact
+        terminated = next((s.fact.termination_date for s in found if s.fact.termination_date), None)
+        return CodeCheck(code=code, code_set=record.code_set, status="deleted" if terminated else "valid",
+                         description=describe(record)[:200], termination_date=terminated)
+    if store.in_ncci_tables(code):
+        return CodeCheck(code=code, code_set=code_set or "CPT/HCPCS", status="valid",
+                         description="listed in the CMS NCCI tables (no descriptor loaded)")
+    return CodeCheck(code=code, code_set=code_set, status="unknown")

@@ -1,0 +1,37 @@
+"""Modifiers: the project's guidance and the HCPCS file's modifier rows, as facts with citations."""
+
+from __future__ import annotations
+
+from rag.findings.codes import code_citation, describe
+from rag.findings.common import Fact
+from rag.stores.reference import ReferenceStore, Sourced
+from rag.stores.schema import CodeRecord
+
+
+def modifier_records(store: ReferenceStore, modifier: str) -> list[Sourced[CodeRecord]]:
+    """The modifier's rows, the project's guidance first."""
+    found = [s for s in store.lookup_code(modifier) if s.fact.code_set == "MODIFIER"]
+    return sorted(found, key=lambda s: s.release.dataset != "modifiers")
+
+
+def modifier_sentence(sourced: Sourced[CodeRecord]) -> str:
+    record = sourced.fact
+    if sourced.release.dataset != "modifiers":
+        return f"Modifier {record.code} in the HCPCS Level II file: {describe(record)}."
+    attrs = record.attributes
+    text = f"Modifier {record.code} ({record.short_description}): {record.lay_description}"
+    if attrs.get("when_to_use"):
+        text += f" When to use: {attrs['when_to_use']}"
+    if attrs.get("ncci"):
+        text += f" NCCI: {attrs['ncci']}"
+    return text
+
+
+def modifier_facts(store: ReferenceStore, modifiers: list[str]) -> list[Fact]:
+    facts = []
+    for modifier in modifiers:
+        for sourced in (s for s in store.lookup_code(modifier) if s.fact.code_set == "MODIFIER"):
+            record = sourced.fact
+            facts.append(Fact(modifier_sentence(sourced),
+                              code_citation(sourced, record.lay_description or describe(record)), (modifier,)))
+    return facts
