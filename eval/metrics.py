@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
+from rag.answer import Citation
+
 # ---------------------------------------------------------------- ids
 
 
@@ -157,26 +159,28 @@ def terms(text: str) -> set[str]:
     return {w for w in WORD.findall(text.lower()) if w not in STOP and len(w) > 1}
 
 
-def citation_supports(sentence: str, kind: str, snippet: str, cited_codes: Sequence[str],
-                      codes_in: Callable[[str], Sequence[str]], min_overlap: float = 0.6) -> bool:
-    """Does the cited snippet contain the fact the sentence states?
+def citation_supports(sentence: str, citation: Citation, codes_in: Callable[[str], Sequence[str]],
+                      min_overlap: float = 0.6) -> bool:
+    """Does the cited source hold the fact the sentence states? The citation is read by its fields (the row's
+    values, what kind of fact it cites), never by parsing its snippet back.
 
     - every code the sentence names is in the citation (its codes or its snippet);
-    - a PTP sentence's modifier indicator and an MUE sentence's unit value are in the snippet;
+    - a PTP sentence's modifier indicator and an MUE sentence's unit value equal the cited row's values;
+    - a "no edit / no MUE" statement rests on the absence the citation records;
     - otherwise at least ``min_overlap`` of the sentence's content words are in the snippet (for exact
       reference sentences, the words after the first colon, i.e. the descriptor part).
     """
-    if any(code not in cited_codes and code not in snippet for code in codes_in(sentence)):
+    kind, snippet, values = citation.kind, citation.snippet, citation.values
+    if any(code not in citation.codes and code not in snippet for code in codes_in(sentence)):
         return False
-    lowered = snippet.lower()
     ptp = PTP_CLAIM.search(sentence)
-    if ptp and kind == "reference":
-        return f"modifier {ptp.group(1)}" in lowered
+    if ptp and citation.fact == "ptp_edit":
+        return str(values.get("modifier_indicator")) == ptp.group(1)
     mue = MUE_CLAIM.search(sentence)
-    if mue and kind == "reference":
-        return f",{mue.group(2)}," in snippet
-    if kind == "reference" and snippet.startswith("no row for"):
-        return True  # a "no edit / no MUE" statement rests on the absence of a row, which the citation states
+    if mue and citation.fact == "mue":
+        return str(values.get("mue")) == mue.group(2)
+    if citation.fact in ("no_ptp_edit", "no_mue", "absence"):
+        return True
     body = sentence.split(":", 1)[1] if kind == "reference" and ":" in sentence else sentence
     wanted = terms(body)
     if not wanted:

@@ -105,9 +105,7 @@ class Contexts:
         codes = list(citation.codes)
         if citation.kind == "reference":
             if source.startswith("ptp_"):
-                match = re.match(r"no row for (\S+)/(\S+)", citation.snippet)
-                pair = match.groups() if match else citation.snippet.split("\t")[:2]
-                return f"{source}:{'|'.join(pair)}"
+                return f"{source}:{'|'.join(codes[:2])}"
             if source.startswith("mue_"):
                 return f"{source}:{codes[0] if codes else ''}"
             if source in CODE_DATASETS and codes:
@@ -257,7 +255,7 @@ class Runner:
             for marker in sentence.citations:
                 c = citations.get(marker)
                 if c is not None:
-                    supported.append(M.citation_supports(sentence.text, c.kind, c.snippet, c.codes, codes_in))
+                    supported.append(M.citation_supports(sentence.text, c, codes_in))
         result["cited_sentences"] = len(supported)
         result["supported_sentences"] = sum(supported)
         if item["supporting_ids"]:

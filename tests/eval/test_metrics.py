@@ -7,6 +7,7 @@ import math
 import pytest
 
 from eval import metrics as M
+from rag.answer import Citation
 from rag.codes import codes_in
 
 pytestmark = pytest.mark.unit
@@ -93,23 +94,28 @@ def test_audit_codes():
     assert audit.ungrounded == ["22511", "22514"]
 
 
+def _cited(kind: str, snippet: str, codes: list[str], fact=None, **values) -> Citation:
+    return Citation(marker=1, kind=kind, source="ptp_practitioner" if fact == "ptp_edit" else "mue_practitioner",
+                    title="t", version="2026Q2", locator="row 1", snippet=snippet, codes=codes, fact=fact,
+                    values=values)
+
+
 def test_citation_supports():
     ptp = ("NCCI PTP edit (practitioner, 2026Q2): 22511 is column 1 and 22514 is column 2, so 22514 is not paid "
            "separately when billed with 22511. Modifier indicator 1: allowed.")
-    snippet = "22511\t22514\tmodifier 1\tMutually exclusive procedures"
-    assert M.citation_supports(ptp, "reference", snippet, ["22511", "22514"], codes_in)
-    assert not M.citation_supports(ptp.replace("indicator 1", "indicator 0"), "reference", snippet,
-                                   ["22511", "22514"], codes_in)
+    edit = _cited("reference", "22511\t22514", ["22511", "22514"], "ptp_edit", modifier_indicator=1)
+    assert M.citation_supports(ptp, edit, codes_in)
+    assert not M.citation_supports(ptp.replace("indicator 1", "indicator 0"), edit, codes_in)
     mue = "The MUE for J1885 (practitioner, 2026Q2) is 8 units; adjudication indicator 3."
-    assert M.citation_supports(mue, "reference", "J1885,8,3,Prescribing Information", ["J1885"], codes_in)
-    assert not M.citation_supports(mue, "reference", "J1885,4,3,Prescribing Information", ["J1885"], codes_in)
+    assert M.citation_supports(mue, _cited("reference", "J1885", ["J1885"], "mue", mue=8), codes_in)
+    assert not M.citation_supports(mue, _cited("reference", "J1885", ["J1885"], "mue", mue=4), codes_in)
     passage = "Report one unit of the add-on for each extra vertebral body."
     text = "Report one unit of the add-on for each extra vertebral body or level beyond the first."
-    assert M.citation_supports(passage, "passage", text, [], codes_in)
-    assert not M.citation_supports("Modifier 25 is never needed on preventive visits.", "passage", text, [],
+    assert M.citation_supports(passage, _cited("passage", text, []), codes_in)
+    assert not M.citation_supports("Modifier 25 is never needed on preventive visits.", _cited("passage", text, []),
                                    codes_in)
     # a code the citation does not carry makes the sentence unsupported
-    assert not M.citation_supports("Bill 22515 for each extra body.", "passage", text, ["22512"], codes_in)
+    assert not M.citation_supports("Bill 22515 for each extra body.", _cited("passage", text, ["22512"]), codes_in)
 
 
 def test_percentile_and_mean():
