@@ -30,7 +30,7 @@ def _entries(value: object) -> tuple[str, ...]:
         else:
             value = text.replace(";", ",").split(",")
     if not isinstance(value, (list, tuple, set, frozenset)):
-        raise TypeError("a list of addresses or domains")
+        raise ValueError("a list of addresses or domains")  # noqa: TRY004 (pydantic reports ValueError only)
     return tuple(str(v).strip().strip('"').lower() for v in value if str(v).strip())
 
 
