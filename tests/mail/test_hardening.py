@@ -17,9 +17,8 @@ import smtplib
 import socket
 
 import httpx
-import pytest
-
 import mail_messages as m
+import pytest
 from loopback import ThreadServer
 
 pytestmark = [pytest.mark.http, pytest.mark.store, pytest.mark.shared_data]
@@ -159,7 +158,7 @@ def test_a_refusal_quotes_nothing_of_the_message(mail_app, smtp_listener):
         assert response.status_code == 403 and marker not in response.text
     with smtp_listener() as listener:
         for envelope in (f"{marker}@evil.example", m.ALLOWED):  # refused at RCPT, then at DATA
-            step, code, text = smtp_converse(listener.port, envelope, m.raw(msg))
+            _, code, text = smtp_converse(listener.port, envelope, m.raw(msg))
             assert code == 550 and marker not in text
         assert not listener.consultant.config.outbox.exists() or not any(
             (listener.consultant.config.outbox / "new").iterdir())
