@@ -47,13 +47,17 @@ def create_app(settings: Settings | None = None, casepilot: CasePilot | None = N
     app.state.runtime = runtime
     app.state.settings = settings
     errors.install(app)
-    for module in (ask, codes, claims, modifiers, health, widget, mail):
+    for module in (ask, codes, claims, modifiers, health, widget):
         app.include_router(module.router)
+    per_path: dict[str, int] = {}
+    if mail.mail_configured(settings):  # no mail parser is exposed until someone may be answered
+        app.include_router(mail.router)
+        per_path["/v1/mail"] = settings.mail.max_bytes
     app.mount("/static", StaticFiles(directory=widget.STATIC), name="static")
     # Added last = outermost: metrics see every response, including CORS preflights and 413s.
     app.add_middleware(BodyLimitMiddleware,
                        max_bytes=settings.max_body_bytes,
-                       per_path={"/v1/mail": settings.mail_max_bytes})
+                       per_path=per_path)
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=False,
                        allow_methods=["GET", "POST", "OPTIONS"],
                        allow_headers=["Content-Type", "X-API-Key", "Authorization"],

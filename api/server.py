@@ -10,6 +10,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import uvicorn
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # uvicorn's 5 s default closes keep-alive connections that a busy client is about to reuse: the request it sent
@@ -17,12 +21,33 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 KEEP_ALIVE_S = 75
 
 
+def server_config(app, settings, host: str | None = None, port: int | None = None,
+                  log_level: str = "info") -> uvicorn.Config:
+    """How casepilot-serve runs uvicorn (tests start a real server with this very configuration).
+
+    - Proxy headers: X-Forwarded-For/-Proto are believed only from ``settings.forwarded_allow_ips`` (uvicorn
+      trusts loopback by default, so anyone reaching the port through a local proxy, or on the host, could pick
+      a fresh guest identity per request, or burn someone else's quota by naming their address).
+    - Slow headers: a client must send its request line and headers within ``settings.header_timeout_s``
+      (api.slow_headers); uvicorn has no such limit of its own.
+    """
+    import uvicorn
+
+    from api.slow_headers import with_header_timeout
+
+    trusted = [ip for ip in settings.forwarded_allow_ips if ip.strip()]
+    # access_log=False: uvicorn's access log prints query strings (search text); api.observe logs routes instead.
+    return uvicorn.Config(app, host=host or settings.host, port=port or settings.port, log_level=log_level,
+                          access_log=False, timeout_graceful_shutdown=5, timeout_keep_alive=KEEP_ALIVE_S,
+                          proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None,
+                          http=with_header_timeout(settings.header_timeout_s))
+
+
 def serve(argv: list[str]) -> int:
     import uvicorn
 
-    from rag.settings import get_settings
-
     from api.main import create_app
+    from rag.settings import get_settings
 
     settings = get_settings()
     parser = argparse.ArgumentParser(prog="casepilot-serve", description="Run the CasePilot HTTP API")
@@ -32,9 +57,7 @@ def serve(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT)
     app = create_app(settings)
-    # access_log=False: uvicorn's access log prints query strings (search text); api.observe logs routes instead.
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,
-                timeout_graceful_shutdown=5, timeout_keep_alive=KEEP_ALIVE_S)
+    uvicorn.Server(server_config(app, settings, args.host, args.port, args.log_level)).run()
     return 0
 
 

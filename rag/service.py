@@ -176,7 +176,10 @@ class QueryService:
         return self._answer(prepared, self._guard(prepared, prepared.drafts))
 
     def _guard(self, prepared: Prepared, sentences: Sequence[Sentence]) -> Guarded:
-        return guard_codes(sentences, prepared.book.citations, lambda code: self.check(code, suggest=False))
+        """The code guard and the claim guard, for every generator: a sentence about a pair, an indicator, a unit
+        limit or a code's status that disagrees with the reference data is removed."""
+        return guard_codes(sentences, prepared.book.citations, lambda code: self.check(code, suggest=False),
+                           store=self.reference, on=prepared.evidence.service_date)
 
     def _answer(self, prepared: Prepared, guarded: Guarded | None, generator: str = "extractive") -> Answer:
         """The one Answer builder: not-found notes first, then the guarded sentences, with the citations they

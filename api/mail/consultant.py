@@ -30,8 +30,10 @@ from rag.service import QuestionError
 
 from api.access import Principal, Quotas, fingerprint, seconds_to_midnight_utc
 from api.mail.compose import QuestionResult, build_reply
+from api.mail.authn import verify_sender
 from api.mail.config import MailConfig
-from api.mail.parse import ParsedMail, UnreadableMail, human_size, parse_message
+from api.mail.limits import DailyCounts, RateWindow, normalized_sender
+from api.mail.parse import MailHead, ParsedMail, UnreadableMail, human_size, parse_message, read_head
 
 log = logging.getLogger("casepilot.mail")
 
@@ -50,10 +52,29 @@ class MailRefused(Exception):
         return f"{self.smtp_code} {self.enhanced} {reason}"
 
 
-def refuse_sender(address: str) -> MailRefused:
-    return MailRefused("not_allowed", f"sender <{address}> is not on CasePilot's allow-list; this message was "
-                       "not answered (ask your CasePilot administrator to add your address or domain)",
+def refuse_sender() -> MailRefused:
+    # Nothing of the message (not even the address) is echoed: the text goes back to whoever sent it, and an
+    # address with raw 8-bit bytes could not be encoded in an SMTP reply.
+    return MailRefused("not_allowed", "the sender is not on CasePilot's allow-list; this message was not "
+                       "answered (ask your CasePilot administrator to add your address or domain)",
                        550, "5.7.1", 403)
+
+
+def refuse_unauthenticated() -> MailRefused:
+    return MailRefused("not_authenticated", "the From: address could not be verified (no DKIM, SPF or DMARC pass "
+                       "for its domain from this server's mail exchanger, and the envelope sender differs); this "
+                       "message was not answered", 550, "5.7.23", 403)
+
+
+def refuse_rate(per_minute: int) -> MailRefused:
+    return MailRefused("rate", f"more than {per_minute} messages a minute from this client; try again in a "
+                       "minute", 450, "4.7.0", 429, headers={"Retry-After": "60"})
+
+
+def refuse_domain_quota(limit: int) -> MailRefused:
+    retry = seconds_to_midnight_utc()
+    return MailRefused("domain_quota", f"this sender's domain has used its quota of {limit} messages per day; it "
+                       "resets at midnight UTC", 550, "5.7.1", 429, headers={"Retry-After": str(retry)})
 
 
 def refuse_size(limit: int, size: int | None = None) -> MailRefused:
@@ -79,9 +100,9 @@ def refuse_quota(limit: int) -> MailRefused:
 
 
 def sender_tag(address: str) -> str:
-    """What a log line may say about a sender: the domain and a keyed hash of the address."""
+    """What a log line may say about a sender: keyed hashes of the address and of its domain, never either."""
     address = (address or "").lower()
-    return f"domain={address.rpartition('@')[2] or '-'} id={fingerprint(address)[:10]}"
+    return f"sender={fingerprint(address)[:10]} domain={fingerprint(address.rpartition('@')[2])[:10]}"
 
 
 @dataclass
@@ -142,7 +163,7 @@ class Outbox:
                 client.starttls()
                 client.ehlo()
             if config.relay_username:
-                client.login(config.relay_username, config.relay_password or "")
+                client.login(config.relay_username, config.relay_secret)
             client.send_message(reply)
 
 
@@ -155,6 +176,8 @@ class MailConsultant:
                                         "registered": config.registered_quota_per_day})
         self.metrics = metrics
         self.outbox = Outbox(config)
+        self.domain_counts = DailyCounts()
+        self.client_rate = RateWindow(config.client_per_minute)
         self._lock = threading.Lock()
         self.counts: dict[str, int] = {}
 
@@ -181,36 +204,72 @@ class MailConsultant:
         if address.lower() == self.config.address.lower():
             raise refuse_automatic("it comes from the consultant's own address")
         if not self.config.sender_allowed(address):
-            raise refuse_sender(address)
+            raise refuse_sender()
 
     def check_size(self, size: int) -> None:
         if size > self.config.max_bytes:
             raise refuse_size(self.config.max_bytes, size)
 
-    def admit(self, raw: bytes, envelope_sender: str | None = None, count_quota: bool = True) -> ParsedMail:
-        """Parse a message and decide whether it will be answered. Raises MailRefused with the reason."""
+    def check_client(self, client: str) -> None:
+        """Messages per minute from one client address (the HTTP caller or the SMTP peer)."""
+        if not self.client_rate.hit(client):
+            raise refuse_rate(self.config.client_per_minute)
+
+    def check_authenticated(self, head: MailHead, envelope_sender: str | None) -> None:
+        if not self.config.require_authentication:
+            return
+        verdict = verify_sender(head.sender, envelope_sender, head.authentication_results,
+                                self.config.trusted_authserv_ids)
+        if not verdict.authenticated:
+            raise refuse_unauthenticated()
+
+    def count_quotas(self, sender: str) -> None:
+        """One message against the sender's daily quota (its mailbox, +tags folded) and its domain's."""
+        principal = Principal(tier="registered", identity=f"mail:{normalized_sender(sender)}")
+        allowed, limit, _ = self.quotas.hit(principal)
+        if not allowed:
+            if self.metrics is not None:
+                self.metrics.quota_rejections.labels("mail").inc()
+            raise refuse_quota(limit)
+        entry = self.config.allow_entry(sender) or normalized_sender(sender).rpartition("@")[2]
+        if not self.domain_counts.hit(entry, self.config.domain_quota_per_day):
+            if self.metrics is not None:
+                self.metrics.quota_rejections.labels("mail_domain").inc()
+            raise refuse_domain_quota(self.config.domain_quota_per_day)
+
+    def parse(self, raw: bytes) -> ParsedMail:
+        return parse_message(raw, self.config.max_questions, max_html_bytes=self.config.max_html_bytes,
+                             max_text_chars=self.config.max_text_chars)
+
+    def admit(self, raw: bytes, envelope_sender: str | None = None, count_quota: bool = True,
+              client: str | None = None) -> ParsedMail:
+        """Decide whether a message will be answered, then parse it. Everything that can refuse it (size, the
+        client's rate, the sender from the header block alone, its authentication, quotas) runs before a byte of
+        the body is parsed. Raises MailRefused with the reason."""
         try:
             self.check_size(len(raw))
+            if client is not None:
+                self.check_client(client)
             if envelope_sender is not None:
                 self.check_sender(envelope_sender)
             try:
-                parsed = parse_message(raw, self.config.max_questions)
+                head = read_head(raw, self.config.max_header_bytes)
+            except UnreadableMail as error:
+                raise refuse_unreadable(str(error))
+            self.check_sender(head.sender)
+            if head.automatic:
+                raise refuse_automatic(head.automatic)
+            self.check_authenticated(head, envelope_sender)
+            if count_quota:
+                self.count_quotas(head.sender)
+            try:
+                parsed = self.parse(raw)
             except UnreadableMail as error:
                 raise refuse_unreadable(str(error))
             parsed.envelope_sender = envelope_sender
-            self.check_sender(parsed.sender)
-            if parsed.automatic:
-                raise refuse_automatic(parsed.automatic)
-            if count_quota:
-                principal = Principal(tier="registered", identity=f"mail:{parsed.sender.lower()}")
-                allowed, limit, _ = self.quotas.hit(principal)
-                if not allowed:
-                    if self.metrics is not None:
-                        self.metrics.quota_rejections.labels("mail").inc()
-                    raise refuse_quota(limit)
         except MailRefused as refusal:
             self.count(f"refused_{refusal.kind}")
-            log.info("mail refused: %s bytes=%d %s", refusal.kind, len(raw),
+            log.info("mail refused: %s bytes=%d hmac=%s", refusal.kind, len(raw),
                      fingerprint(raw.decode("latin-1"))[:10])
             raise
         self.count("admitted")
@@ -256,9 +315,9 @@ class MailConsultant:
                  delivered.partition(":")[0], sum(timings.values()))
         return Handled(parsed, results, reply, delivered, timings)
 
-    def handle(self, raw: bytes, envelope_sender: str | None = None) -> Handled:
+    def handle(self, raw: bytes, envelope_sender: str | None = None, client: str | None = None) -> Handled:
         """The HTTP path: admit, answer and deliver at once. Raises MailRefused."""
-        return self.respond(self.admit(raw, envelope_sender))
+        return self.respond(self.admit(raw, envelope_sender, client=client))
 
     def failure_reply(self, parsed: ParsedMail) -> Handled:
         results = [QuestionResult(q, error="an internal error stopped this answer; it has been logged. Please "
@@ -345,7 +404,7 @@ class MailQueue:
         except KeyError:
             return  # already answered by another worker (recovery overlap)
         try:
-            parsed = parse_message(raw, self.config.max_questions)
+            parsed = self.consultant.parse(raw)
         except UnreadableMail:
             log.error("mail inbox: message %s became unreadable; removed", key)
             self._remove(key)

@@ -2,7 +2,8 @@
 
 Real-world mail is parsed with the stdlib ``email`` package (``policy=email.policy.default``), leniently:
 
-- the body is the text/plain alternative when there is one, else the HTML one turned into text (BeautifulSoup);
+- the body is the text/plain alternative when there is one, else the HTML one turned into text (api.mail.html_text,
+  linear time; at most ``max_html_bytes`` of it, and ``max_text_chars`` of text, are read);
 - quoted replies are removed: lines starting with ``>``, "On ... wrote:" attributions, HTML ``<blockquote>``
   and the Gmail/Outlook/Thunderbird quote containers, Outlook's "From: ... Sent: ..." headers and
   "-----Original Message-----" and everything below them;
@@ -27,7 +28,7 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
 
-from bs4 import BeautifulSoup
+from api.mail.html_text import html_to_text
 
 STRUCTURE_DEFECTS = (
     email_errors.StartBoundaryNotFoundDefect,
@@ -108,21 +109,32 @@ def _header(message: Message, name: str) -> str:
         return _raw_header(message, name) or ""
 
 
+def readable(text: str) -> str:
+    """Text with raw 8-bit bytes (kept by the parser as surrogate escapes) decoded as UTF-8 where they are valid,
+    else replaced: such text can be encoded, logged and put in JSON (a surrogate made the refusal a 500)."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+MAX_ADDRESS_HEADER = 2000  # a From: longer than this is not a mail client's; parsing it is not worth the time
+
+
 def _address(message: Message, name: str) -> tuple[str, str]:
+    raw = _raw_header(message, name)
+    if raw is not None and len(raw) > MAX_ADDRESS_HEADER:
+        return "", ""
     try:
         header = message.get(name)
         addresses = getattr(header, "addresses", None) if header is not None else None
         if addresses:
             first = addresses[0]
             if first.addr_spec and "@" in first.addr_spec:
-                return first.display_name or "", first.addr_spec
+                return readable(first.display_name or ""), readable(first.addr_spec)
     except Exception:
         pass
-    raw = _raw_header(message, name)
     if raw:
         for display, addr in getaddresses([raw.replace("\r", " ").replace("\n", " ")]):
             if "@" in addr:
-                return display, addr
+                return readable(display), readable(addr)
     return "", ""
 
 
@@ -131,6 +143,71 @@ MSGID = re.compile(r"<[^<>\s]{1,250}>")
 
 def _message_ids(value: str) -> list[str]:
     return MSGID.findall(value or "")
+
+
+# ---------------------------------------------------------------- the header block alone
+
+HEAD_END = re.compile(rb"\r?\n\r?\n")
+NOT_ANSWERING = ("mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply")
+
+
+@dataclass
+class MailHead:
+    """What the header block says, read before any of the body is parsed."""
+    sender: str
+    sender_name: str
+    automatic: str
+    authentication_results: list[str]
+
+
+def header_block(raw: bytes, max_header_bytes: int) -> bytes:
+    """The header block of a message (up to its first empty line); UnreadableMail if it is over the limit."""
+    end = HEAD_END.search(raw, 0, max_header_bytes + 4)
+    if end is not None:
+        return raw[:end.start()] + b"\r\n\r\n"
+    if len(raw) <= max_header_bytes:
+        return raw + b"\r\n\r\n"
+    raise UnreadableMail(f"its header block is over {human_size(max_header_bytes)}")
+
+
+def automatic_reason(message: Message, sender: str) -> str:
+    """Why this message looks machine-generated ("" if it does not)."""
+    auto_submitted = _header(message, "Auto-Submitted").strip().lower()
+    precedence = _header(message, "Precedence").strip().lower()
+    local = sender.lower().partition("@")[0]
+    if auto_submitted and auto_submitted != "no":
+        return f"it is marked Auto-Submitted: {_printable(auto_submitted, 30)}"
+    if precedence in ("bulk", "junk", "list"):
+        return f"it is marked Precedence: {precedence}"
+    if local in NOT_ANSWERING:
+        return f"it comes from {local}@, an address that does not read replies"
+    if _header(message, "X-Autoreply") or _header(message, "X-Autorespond"):
+        return "it is an automatic reply"
+    return ""
+
+
+def _sender_of(message: Message) -> tuple[str, str]:
+    display, sender = _address(message, "From")
+    if not sender:
+        display, sender = _address(message, "Sender")
+    if not sender:
+        raise UnreadableMail("the message has no From address to reply to")
+    return display, sender
+
+
+def read_head(raw: bytes, max_header_bytes: int = 64 * 1024) -> MailHead:
+    """Sender, automatic markers and Authentication-Results from the header block only (linear in its size)."""
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(header_block(raw, max_header_bytes),
+                                                                headersonly=True)
+    except UnreadableMail:
+        raise
+    except Exception as error:
+        raise UnreadableMail(f"the message could not be parsed as Internet mail ({type(error).__name__})")
+    display, sender = _sender_of(message)
+    results = [readable(str(v)) for k, v in message.raw_items() if k.lower() == "authentication-results"]
+    return MailHead(sender=sender, sender_name=_printable(display, 80), automatic=automatic_reason(message, sender),
+                    authentication_results=results[:20])
 
 
 # ---------------------------------------------------------------- text of a part
@@ -174,37 +251,6 @@ def decode_text_part(part: Message, problems: list[str]) -> str:
             problems.append(f"the text was not valid {_printable(label, 40)}; I read it as {used}, "
                             "so some characters may be wrong")
         return text
-
-
-# ---------------------------------------------------------------- HTML to text
-
-BLOCK_TAGS = ("p", "div", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "section", "article",
-              "header", "footer", "ul", "ol", "dl", "dt", "dd", "hr")
-QUOTE_SELECTORS = ("blockquote", "div.gmail_quote", "div.gmail_extra", "div#appendonsend", "div#divRplyFwdMsg",
-                   "div.moz-cite-prefix", "div.yahoo_quoted", "div.OutlookMessageHeader")
-
-
-def html_to_text(html: str) -> str:
-    soup = BeautifulSoup(html, "html.parser")
-    for tag in soup(["script", "style", "head", "title", "template"]):
-        tag.decompose()
-    for selector in QUOTE_SELECTORS:
-        for tag in soup.select(selector):
-            tag.decompose()
-    for tag in soup.find_all("br"):
-        tag.replace_with("\n")
-    for tag in soup.find_all("ol"):
-        for number, item in enumerate(tag.find_all("li", recursive=False), start=1):
-            item.insert(0, f"{number}. ")
-    for tag in soup.find_all("li"):
-        tag.insert_before("\n")
-        tag.insert_after("\n")
-    for tag in soup.find_all(BLOCK_TAGS):
-        tag.insert_before("\n\n" if tag.name == "p" else "\n")
-        tag.insert_after("\n\n" if tag.name == "p" else "\n")
-    text = soup.get_text()
-    lines = [" ".join(line.replace("\xa0", " ").split()) for line in text.splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 # ---------------------------------------------------------------- quotes and signatures
@@ -318,29 +364,37 @@ def _substantive(piece: str) -> bool:
     return not COURTESY.match(piece)
 
 
-def split_questions(text: str) -> list[str]:
+MAX_LISTED_OVER = 20  # questions over the per-message limit listed in the reply as not answered
+
+
+def split_questions(text: str, limit: int | None = None) -> list[str]:
+    """The questions in ``text``, in order, each once; at most ``limit`` (the rest are not looked for)."""
     questions: list[str] = []
+    seen: set[str] = set()
     for paragraph in re.split(r"\n\s*\n", text):
-        groups: list[str] = []
+        groups: list[list[str]] = []  # lines of each item, joined once: += on a string is quadratic
         for line in (l.strip() for l in paragraph.split("\n")):
             if not line:
                 continue
             match = ITEM.match(line)
             if match:
-                groups.append(line[match.end():].strip())
+                groups.append([line[match.end():].strip()])
             elif groups:
-                groups[-1] = f"{groups[-1]} {line}"
+                groups[-1].append(line)
             else:
-                groups.append(line)
+                groups.append([line])
         for group in groups:
-            for piece in QUESTION_SPLIT.split(group):
+            for piece in QUESTION_SPLIT.split(" ".join(group)):
                 piece = " ".join(piece.split())
                 if not piece:
                     continue
                 if COURTESY_QUESTION.match(piece) or not piece.strip("?").strip():
                     continue
-                if (piece.endswith("?") or _substantive(piece)) and piece not in questions:
+                if (piece.endswith("?") or _substantive(piece)) and piece not in seen:
+                    seen.add(piece)
                     questions.append(piece)
+                    if limit is not None and len(questions) >= limit:
+                        return questions
     return questions
 
 
@@ -389,17 +443,21 @@ def _body_part(message: Message) -> Message | None:
     return part
 
 
-def parse_message(raw: bytes, max_questions: int = 10) -> ParsedMail:
+def _capped(content: str, limit: int, what: str, problems: list[str]) -> str:
+    if len(content) <= limit:
+        return content
+    problems.append(f"the {what} was longer than {human_size(limit)}; I read only its first {human_size(limit)}")
+    return content[:limit]
+
+
+def parse_message(raw: bytes, max_questions: int = 10, *, max_html_bytes: int = 256 * 1024,
+                  max_text_chars: int = 64 * 1024) -> ParsedMail:
     try:
         message: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)
     except Exception as error:  # the parser is lenient; this is a last resort
         raise UnreadableMail(f"the message could not be parsed as Internet mail ({type(error).__name__})")
 
-    display, sender = _address(message, "From")
-    if not sender:
-        display, sender = _address(message, "Sender")
-    if not sender:
-        raise UnreadableMail("the message has no From address to reply to")
+    display, sender = _sender_of(message)
     problems: list[str] = []
     defects = list(message.defects)
     for part in message.walk() if message.is_multipart() else ():
@@ -415,12 +473,13 @@ def parse_message(raw: bytes, max_questions: int = 10) -> ParsedMail:
         content = decode_text_part(body, problems)
         subtype = body.get_content_subtype()
         if subtype == "html" or (subtype != "plain" and re.search(r"<(html|body|div|p|br)\b", content[:2000], re.I)):
-            content = html_to_text(content)
+            content = html_to_text(_capped(content, max_html_bytes, "HTML of the message", problems))
         elif body.get_content_maintype() == "multipart":  # damaged: drop the MIME scaffolding left in the text
+            content = _capped(content, max_html_bytes, "damaged message", problems)
             content = "\n".join(line for line in content.replace("\r\n", "\n").split("\n")
                                 if not MIME_SCAFFOLD.match(line))
             content = html_to_text(content) if re.search(r"<(html|body|div|p|br)\b", content, re.I) else content
-        text = clean_body(content)
+        text = clean_body(_capped(content, max_text_chars, "text of the message", problems))
 
     attachments = []
     for part in _leaf_parts(message):
@@ -432,22 +491,11 @@ def parse_message(raw: bytes, max_questions: int = 10) -> ParsedMail:
             continue
         attachments.append(_attachment_of(part))
 
-    questions = split_questions(text) if text else []
+    questions = split_questions(text, max_questions + MAX_LISTED_OVER) if text else []
     skipped = questions[max_questions:]
     questions = questions[:max_questions]
 
-    automatic = ""
-    auto_submitted = _header(message, "Auto-Submitted").strip().lower()
-    precedence = _header(message, "Precedence").strip().lower()
-    local = sender.lower().partition("@")[0]
-    if auto_submitted and auto_submitted != "no":
-        automatic = f"it is marked Auto-Submitted: {_printable(auto_submitted, 30)}"
-    elif precedence in ("bulk", "junk", "list"):
-        automatic = f"it is marked Precedence: {precedence}"
-    elif local in ("mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply"):
-        automatic = f"it comes from {local}@, an address that does not read replies"
-    elif _header(message, "X-Autoreply") or _header(message, "X-Autorespond"):
-        automatic = "it is an automatic reply"
+    automatic = automatic_reason(message, sender)
 
     message_id = (_message_ids(_header(message, "Message-ID")) or [None])[0]
     references = _message_ids(_header(message, "References"))

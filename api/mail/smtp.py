@@ -8,6 +8,10 @@ Conversation:
             no sender, or the sender's daily quota is used up;
             250 2.0.0 once the message is safely in the Maildir inbox; a worker answers it (see MailQueue).
 Any failure inside a handler is a 451 (try again later); the listener keeps serving.
+
+Limits per peer address: ``mail.smtp_connections_per_client`` open connections (421 beyond),
+``mail.smtp_max_transactions`` messages per connection (452 beyond), ``mail.client_per_minute`` messages a
+minute (450 beyond). Replies are ASCII: nothing the client sent is echoed in a refusal.
 """
 
 from __future__ import annotations
@@ -20,22 +24,43 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
 from api.mail.consultant import MailConsultant, MailQueue, MailRefused, refuse_size
+from api.mail.limits import ConnectionCounts
 from api.mail.parse import envelope_address
 
 log = logging.getLogger("casepilot.mail")
 LINE_LIMIT = 64 * 1024  # RFC 5321 says 1000; real mail (HTML on one line) often breaks it
 
 
+def peer_address(session) -> str:
+    peer = getattr(session, "peer", None)
+    return str(peer[0]) if isinstance(peer, tuple) and peer else str(peer or "unknown")
+
+
 class _ConsultantSMTP(SMTP):
     line_length_limit = LINE_LIMIT
 
     async def push(self, status):
-        text = status.decode() if isinstance(status, bytes) else status
+        text = status.decode("utf-8", "replace") if isinstance(status, bytes) else str(status)
         if text.startswith("552 Error"):  # aiosmtpd's own wording says nothing useful to the sender
             text = refuse_size(self.data_size_limit).smtp_reply()
         elif text.startswith("500 Line too long"):
             text = f"500 5.5.2 a line of the message is over {LINE_LIMIT} bytes; the message was not read"
-        return await super().push(text)
+        elif text.startswith("500 Error"):  # aiosmtpd's catch-all names the exception: say nothing of it
+            text = "451 4.3.0 the command could not be handled because of an internal error; try again later"
+        # An SMTP reply is ASCII unless the client asked for SMTPUTF8; never let an encoding error end the session.
+        return await super().push(text.encode("ascii", "replace").decode("ascii"))
+
+    async def _handle_client(self) -> None:
+        connections: ConnectionCounts = self.event_handler.connections
+        peer = peer_address(self.session)
+        if not connections.open(peer):
+            await super().push("421 4.7.0 too many connections from your address; try again later")
+            self.transport.close()
+            return
+        try:
+            await super()._handle_client()
+        finally:
+            connections.close(peer)
 
 
 class _Controller(Controller):
@@ -46,8 +71,13 @@ class _Controller(Controller):
 class ConsultantHandler:
     def __init__(self, consultant: MailConsultant, mail_queue: MailQueue):
         self.consultant, self.queue = consultant, mail_queue
+        self.connections = ConnectionCounts(consultant.config.smtp_connections_per_client)
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        session.casepilot_transactions = getattr(session, "casepilot_transactions", 0) + 1
+        if session.casepilot_transactions > self.consultant.config.smtp_max_transactions:
+            return (f"452 4.5.3 at most {self.consultant.config.smtp_max_transactions} messages per connection; "
+                    "reconnect to send more")
         if not envelope_address(address):  # MAIL FROM:<> is a bounce: answering it could loop
             self.consultant.count("refused_automatic")
             return "550 5.7.1 automatic messages are not answered (bounces, with an empty sender, never are)"
@@ -68,8 +98,8 @@ class ConsultantHandler:
         raw = envelope.original_content or b""
         loop = asyncio.get_running_loop()
         try:
-            parsed = await loop.run_in_executor(None, self.consultant.admit, bytes(raw),
-                                                envelope_address(envelope.mail_from))
+            parsed = await loop.run_in_executor(None, lambda: self.consultant.admit(
+                bytes(raw), envelope_address(envelope.mail_from), client=peer_address(session)))
             await loop.run_in_executor(None, self.queue.accept, bytes(raw))
         except MailRefused as refusal:
             return refusal.smtp_reply()

@@ -1,12 +1,15 @@
 """POST /v1/mail: one raw RFC 822 message in, answered by mail (the reply is delivered as for the SMTP intake:
 the relay, else the Maildir outbox data_dir/outbox), and a JSON summary of the reply back.
 
-The router's lifespan also starts the SMTP listener when ``mail_smtp_enabled`` is set (FastAPI merges an
+Mounted only when mail is configured (``mail.allowed_senders`` is not empty: see :func:`mail_configured`), so a
+default server offers no mail parser to the internet. The router's lifespan also starts the SMTP listener when
+``mail.smtp_enabled`` is set (FastAPI merges an
 included router's lifespan into the app's), so one process holds the query service for both intakes.
 
 Errors, as the rest of the API ({"error": ...}), with ``refusal`` naming the kind: 403 sender not on the
-allow-list, 413 message over ``mail_max_bytes``, 415 not message/rfc822 or text/plain, 422 unreadable or
-automatic message, 429 the sender's daily quota is used up (Retry-After).
+allow-list or not authenticated, 413 message over ``mail.max_bytes``, 415 not message/rfc822 or text/plain, 422
+unreadable or automatic message, 429 the sender's or its domain's daily quota is used up, or this client sent
+more than ``mail.client_per_minute`` messages in a minute (Retry-After).
 """
 
 from __future__ import annotations
@@ -30,6 +33,11 @@ from api.models import ErrorBody
 from api.routers.common import ACCESS_RESPONSES
 
 MAIL_TYPES = ("message/rfc822", "text/plain")
+
+
+def mail_configured(settings) -> bool:
+    """Whether the mail intake is offered at all: only once someone may be answered."""
+    return bool(settings.mail.allowed_senders)
 
 
 def get_consultant(app: FastAPI) -> MailConsultant:
@@ -118,7 +126,8 @@ summarised here. Quoted replies and signatures are ignored; attachments are list
              openapi_extra={"requestBody": {"required": True, "content": {
                  "message/rfc822": {"schema": {"type": "string"}}, "text/plain": {"schema": {"type": "string"}}}}},
              responses={**ACCESS_RESPONSES,
-                        403: {"model": ErrorBody, "description": "the sender is not on the allow-list"},
+                        403: {"model": ErrorBody, "description": "the sender is not on the allow-list, or its "
+                                                                 "From: address is not authenticated"},
                         415: {"model": ErrorBody, "description": "the body is not message/rfc822 or text/plain"}})
 async def mail(request: Request, service: QueryService = Depends(get_service)) -> MailReply:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -128,7 +137,8 @@ async def mail(request: Request, service: QueryService = Depends(get_service)) -
     consultant = get_consultant(request.app)
     raw = await read_limited(request, consultant.config.max_bytes)
     try:
-        parsed = await run_in_threadpool(consultant.admit, raw)
+        client = request.client.host if request.client else "unknown"
+        parsed = await run_in_threadpool(lambda: consultant.admit(raw, client=client))
     except MailRefused as refusal:
         raise ApiError(refusal.http_status, refusal.reason, headers=refusal.headers, refusal=refusal.kind)
     handled = await run_in_threadpool(consultant.respond, parsed)

@@ -19,12 +19,13 @@ from loopback import ThreadServer, free_port  # noqa: E402
 def mail_config(tmp_path):
     """A factory for MailConfig: outbox and inbox in the test's own folder, clinic.example allowed."""
     from api.mail.config import MailConfig
+    from rag.settings import Settings
 
     def make(**overrides):
         values = dict(data_dir=tmp_path, address=m.CONSULTANT, allowed_senders=("clinic.example",),
                       outbox_dir=tmp_path / "outbox", inbox_dir=tmp_path / "inbox", workers=2)
         values.update(overrides)
-        return MailConfig().with_(**values)
+        return MailConfig.from_settings(Settings(data_dir=tmp_path), **values)
 
     return make
 
@@ -50,13 +51,15 @@ def mail_app(casepilot, mail_config):
     """A factory: the real app (api.main.create_app over the session's query service), its mail config set by
     the test, served by uvicorn on loopback."""
     from api.main import create_app
-    from rag.settings import Settings
+    from rag.settings import MailSettings, Settings
 
     @contextmanager
     def start(settings: dict | None = None, **overrides):
-        settings = Settings(data_dir=casepilot.settings.data_dir, **(settings or {}))
-        app = create_app(settings, casepilot=casepilot)  # includes the mail router and its lifespan
-        app.state.mail_config = mail_config(**overrides)
+        config = mail_config(**overrides)
+        mail = MailSettings(**{k: v for k, v in config.model_dump().items() if k in MailSettings.model_fields})
+        settings = Settings(data_dir=casepilot.settings.data_dir, mail=mail, **(settings or {}))
+        app = create_app(settings, casepilot=casepilot)  # mail configured: the router and its lifespan
+        app.state.mail_config = config
         with ThreadServer(app) as server:
             server.app = app
             yield server

@@ -11,15 +11,23 @@ from email.utils import make_msgid
 
 ALLOWED = "jane.coder@clinic.example"
 CONSULTANT = "consultant@casepilot.test"
+AUTHSERV_ID = "casepilot.test"  # the consultant's domain: the authserv-id trusted by default
 PAIR_QUESTION = "Can 22511 and 22514 be billed together?"
 COVERAGE_QUESTION = "When is vertebral augmentation covered?"
+
+
+def authentication_results(sender: str = ALLOWED, authserv_id: str = AUTHSERV_ID) -> str:
+    """What the consultant's MTA writes for a message whose DKIM signature verified for the From: domain."""
+    return f"{authserv_id}; dkim=pass header.d={sender.rpartition('@')[2]} header.s=mail; spf=none"
 
 
 def message(body: str = PAIR_QUESTION, *, sender: str = ALLOWED, subject: str = "Coding question",
             html: str | None = None, html_only: bool = False, references: str | None = None,
             attachments: list[tuple[str, str, bytes]] = (), message_id: str | None = None,
-            headers: dict[str, str] | None = None) -> EmailMessage:
+            headers: dict[str, str] | None = None, authenticated: bool = True) -> EmailMessage:
     msg = EmailMessage()
+    if authenticated:
+        msg["Authentication-Results"] = authentication_results(sender)
     msg["From"] = f"Jane Coder <{sender}>"
     msg["To"] = CONSULTANT
     msg["Subject"] = subject
@@ -49,7 +57,8 @@ def raw_text(body: bytes, *, charset: str | None, sender: str = ALLOWED, subject
              message_id: str = "<raw-1@clinic.example>", extra: bytes = b"") -> bytes:
     """A single-part text message with the body bytes exactly as given (8bit)."""
     content_type = b"text/plain" + (b"; charset=" + charset.encode() if charset else b"")
-    return (b"From: Jane Coder <" + sender.encode() + b">\r\nTo: " + CONSULTANT.encode() + b"\r\n"
+    return (b"Authentication-Results: " + authentication_results(sender).encode() + b"\r\n"
+            b"From: Jane Coder <" + sender.encode() + b">\r\nTo: " + CONSULTANT.encode() + b"\r\n"
             b"Subject: " + subject.encode() + b"\r\nMessage-ID: " + message_id.encode() + b"\r\n"
             b"MIME-Version: 1.0\r\nContent-Type: " + content_type + b"\r\nContent-Transfer-Encoding: 8bit\r\n"
             + extra + b"\r\n" + body.replace(b"\n", b"\r\n"))
@@ -63,7 +72,8 @@ LATIN_1 = raw_text("Can 22511 and 22514 be billed together (Patient: Zoë Mülle
 UNKNOWN_CHARSET = raw_text("Can 22511 and 22514 be billed together \u2013 quickly?\n".encode("windows-1252"),
                            charset="x-no-such-charset", message_id="<unknown-charset@clinic.example>")
 EMPTY_BODY = raw_text(b"", charset="utf-8", message_id="<empty@clinic.example>")
-DAMAGED_MIME = (b"From: Jane Coder <" + ALLOWED.encode() + b">\r\nTo: " + CONSULTANT.encode() + b"\r\n"
+DAMAGED_MIME = (b"Authentication-Results: " + authentication_results().encode() + b"\r\n"
+                b"From: Jane Coder <" + ALLOWED.encode() + b">\r\nTo: " + CONSULTANT.encode() + b"\r\n"
                 b"Subject: broken\r\nMessage-ID: <damaged@clinic.example>\r\nMIME-Version: 1.0\r\n"
                 b"Content-Type: multipart/alternative; boundary=\"XYZ\"\r\n\r\n"
                 b"--NOT-THE-BOUNDARY\r\nContent-Type: text/plain\r\n\r\n" + PAIR_QUESTION.encode() + b"\r\n")

@@ -9,12 +9,17 @@ import pytest
 
 from api.mail.compose import QuestionResult, build_reply, code_line, reply_subject
 from api.mail.config import MailConfig
+from rag.settings import Settings
 from api.mail.parse import UnreadableMail, clean_body, html_to_text, parse_message, split_questions
 from rag.answer import Answer, Citation, CodeCheck, Sentence
 
 import mail_messages as m
 
 pytestmark = pytest.mark.unit
+
+
+def default_config(**overrides) -> MailConfig:
+    return MailConfig.from_settings(Settings(), **overrides)
 
 
 def test_multipart_alternative_prefers_plain_text():
@@ -139,20 +144,18 @@ def test_automatic_messages_are_recognised(headers, sender, reason):
 
 
 def test_allow_list_matches_addresses_and_domains():
-    config = MailConfig().with_(allowed_senders="clinic.example, solo@other.example")
+    config = default_config().with_(allowed_senders="clinic.example, solo@other.example")
     assert config.sender_allowed("Jane@Clinic.Example")
     assert config.sender_allowed("a@billing.clinic.example")
     assert config.sender_allowed("solo@other.example")
     assert not config.sender_allowed("else@other.example")
     assert not config.sender_allowed("x@evilclinic.example")
     assert not config.sender_allowed("")
-    assert not MailConfig().sender_allowed(m.ALLOWED)  # empty list: nobody
-    assert MailConfig().with_(allowed_senders='["@clinic.example"]').sender_allowed(m.ALLOWED)
+    assert not default_config().sender_allowed(m.ALLOWED)  # empty list: nobody
+    assert default_config().with_(allowed_senders='["@clinic.example"]').sender_allowed(m.ALLOWED)
 
 
 def test_config_reads_settings_with_defaults():
-    from rag.settings import Settings
-
     config = MailConfig.from_settings(Settings(), allowed_senders=["clinic.example"])
     assert config.max_bytes == 10 * 1024 * 1024 and not config.smtp_enabled
     assert config.outbox.name == "outbox" and config.allowed_senders == ("clinic.example",)
@@ -178,7 +181,7 @@ def test_reply_is_threaded_and_lists_citations_codes_and_notes():
     weak = Answer(answer="I could not find a reliable answer.", sentences=[], citations=[],
                   codes=[CodeCheck(code="99999", status="unknown", suggestions=["99211"])], intents=["open"],
                   abstained=True)
-    config = MailConfig(address=m.CONSULTANT)
+    config = default_config(address=m.CONSULTANT)
     reply = build_reply(parsed, [QuestionResult(parsed.questions[0], answer),
                                  QuestionResult(parsed.questions[1], weak)], config)
     again = message_from_bytes(reply.as_bytes(), policy=default_policy)
@@ -202,7 +205,7 @@ def test_reply_is_threaded_and_lists_citations_codes_and_notes():
 
 def test_reply_to_a_message_without_questions_says_so():
     parsed = parse_message(m.EMPTY_BODY)
-    reply = build_reply(parsed, [], MailConfig())
+    reply = build_reply(parsed, [], default_config())
     assert "could not find a question" in reply.get_body(("plain",)).get_content()
 
 

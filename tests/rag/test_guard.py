@@ -7,10 +7,11 @@ has codes with a termination date (TERM DT), and the NCCI tables.
 from __future__ import annotations
 
 import pytest
+from rag_helpers import checker, reference_citation
 
 from rag.answer import Sentence
-from rag.guard import REMOVED, guard_codes
-from rag_helpers import checker, reference_citation
+from rag.exact import check_code
+from rag.guard import REMOVED, guard_claims, guard_codes
 
 
 def cite(marker: int, snippet: str = "", codes=()):
@@ -124,3 +125,71 @@ def test_guard_with_the_real_checks(rag_service):
     assert "terminated on 2016-12-31" in guarded.sentences[0].text
     assert guarded.removed == ["22519"]
     assert "22514" in guarded.sentences[1].text
+
+
+# ---------------------------------------------------------------- the claim guard (issue 15, finding 4)
+
+PTP_ROW = "22511\t22514\tmodifier 1\tMisuse of column two code with column one code"
+
+
+@pytest.mark.store
+@pytest.mark.parametrize("false_statement", [
+    "There is no NCCI edit between 22511 and 22514.",           # the LLM sentence of the issue
+    "22511 and 22514 are not bundled, so both can be billed together.",
+    "59 bypasses indicator-0 edits.",                            # the other one
+    "Modifier 59 overrides an edit with modifier indicator 0.",
+    "The practitioner edit between 22511 and 22514 has modifier indicator 0.",
+    "There is an NCCI PTP edit between 22511 and 20610.",
+    "The MUE for J1885 is 10 units.",
+    "You can bill up to 4 units of 22514 per day.",
+    "A4466 is a valid HCPCS code.",
+    "22514 was deleted.",
+    "22511 does not exist.",
+])
+def test_a_false_statement_about_the_exact_facts_is_removed(tiny_store, false_statement):
+    true = Sentence(text="22514 is a lumbar kyphoplasty code.", citations=[1])
+    citations = [cite(1, snippet=PTP_ROW, codes=["22511", "22514", "20610", "J1885", "A4466"])]
+    guarded = guard_codes([true, Sentence(text=false_statement, citations=[1])], citations,
+                          lambda code: check_code(tiny_store, code), store=tiny_store)
+    assert [s.text for s in guarded.sentences] == [true.text]
+    assert [c.sentence for c in guarded.contradicted] == [false_statement]
+
+
+@pytest.mark.store
+@pytest.mark.parametrize("true_statement", [
+    "There is an NCCI edit between 22511 and 22514.",
+    "In the outpatient hospital table the edit between 22511 and 22514 has modifier indicator 0.",
+    "The practitioner edit between 22511 and 22514 has modifier indicator 1, so modifier 59 can bypass it.",
+    "No modifier bypasses an edit with modifier indicator 0.",
+    "There is no NCCI edit between 22511 and 20610.",
+    "The MUE for J1885 is 8 units.",
+    "A4466 was terminated on 2016-12-31.",
+    "22514 is a valid CPT code.",
+])
+def test_a_true_statement_is_kept(tiny_store, true_statement):
+    guarded = guard_claims([Sentence(text=true_statement, citations=[1])], tiny_store)
+    assert guarded.contradicted == [] and [s.text for s in guarded.sentences] == [true_statement]
+
+
+@pytest.mark.store
+@pytest.mark.parametrize("question", [
+    "Can 22511 and 22514 be billed together?", "Can 22513 and 22514 be billed together?",
+    "Can 20610 and J1885 be billed together?", "How many units of J1885 per day?", "What is the MUE for 20610?",
+    "What is CPT 22514?", "Is A4466 still valid?", "Can 22511 and 20610 be billed together?",
+])
+def test_the_extractive_answers_pass_the_claim_guard_untouched(tiny_service, tiny_store, question):
+    answer = tiny_service.ask(question)
+    guarded = guard_claims(answer.sentences, tiny_store)
+    assert guarded.contradicted == [], guarded.contradicted
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+def test_the_issues_llm_sentences_are_removed_against_the_real_ncci_tables(rag_service):
+    store = rag_service.reference
+    sentences = [Sentence(text="There is no NCCI edit between 22511 and 22514.", citations=[1]),
+                 Sentence(text="59 bypasses indicator-0 edits.", citations=[1]),
+                 Sentence(text="Kyphoplasty restores vertebral height.", citations=[1])]
+    guarded = guard_claims(sentences, store)
+    assert [s.text for s in guarded.sentences] == ["Kyphoplasty restores vertebral height."]
+    assert rag_service.reference.ptp_pair("22511", "22514")  # the row the first sentence contradicts
