@@ -33,20 +33,14 @@ def _ingest(data_dir: Path, with_shared: bool) -> Path:
     run = Run(Settings(data_dir=data_dir))
     try:
         with run.progress:
-            ingest_corpora(run, CORPORA, icd10cm=_icd10cm_loader_available())
+            # ICD-10-CM always: its loader and package are declared dependencies, so a failing import is a
+            # broken install that must fail the session, not test data silently missing a code set.
+            ingest_corpora(run, CORPORA, icd10cm=True)
             if with_shared and SHARED_DATA.is_dir():
                 ingest_shared(run, SHARED_DATA)
     finally:
         run.close()
     return data_dir
-
-
-def _icd10cm_loader_available() -> bool:
-    try:
-        import ingest.loaders.icd10cm  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 @pytest.fixture(scope="session")

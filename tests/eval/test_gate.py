@@ -8,8 +8,6 @@ service treats every retrieved passage as weak: the gate must catch it.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from eval.gate import GATED, TOLERANCE, load_baseline, run_gate
@@ -24,11 +22,9 @@ def test_baseline_is_small_and_names_every_gated_metric():
 
 
 def test_gate_passes_on_the_normal_build(query_service):
-    started = time.perf_counter()
-    result = run_gate(query_service)
+    result = run_gate(query_service)  # its wall time is benchmarks/bench_gate.py's figure, not asserted here
     print("\n" + result.table())
     assert result.passed, result.failures
-    assert time.perf_counter() - started < 180
 
 
 @pytest.mark.parametrize("mode", ["sparse"])

@@ -9,7 +9,7 @@ import pytest
 from eval.generate import description_items, mue_items, ptp_items
 from eval.realdata import load_hcpcs_2020, load_icd10cm_fy2025, load_mue, load_ptp_index, ptp_lookup
 
-pytestmark = [pytest.mark.shared_data]
+pytestmark = [pytest.mark.unit, pytest.mark.shared_data]
 
 
 @pytest.fixture(scope="module")

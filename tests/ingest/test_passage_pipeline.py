@@ -82,8 +82,30 @@ def test_hybrid_search_finds_by_meaning_and_by_exact_words(store, embedder, tmp_
     assert by_meaning.passage.doc_id == "doc0" and by_meaning.similarity > 0.3
     by_words = retriever.retrieve("MUE units per day", limit=1, mode="sparse").hits[0]
     assert by_words.passage.doc_id == "doc2"
-    plain = [h.passage.doc_id for h in retriever.retrieve("separately identifiable service", limit=3).hits]
-    boosted = [h.passage.doc_id for h in
-               retriever.retrieve("separately identifiable service", limit=3, boost_codes=["22514"]).hits]
-    assert boosted[0] == "doc1"  # the boost does not override a clear match
-    assert "doc0" in boosted and boosted.index("doc0") <= plain.index("doc0")
+
+
+# One passage tagged with 22514 (kyphoplasty) and five about other things; only doc1 shares words with the query
+# below, the others are near it in meaning only, so each ranks by its dense similarity alone.
+BOOST_TEXTS = [TEXTS[0], TEXTS[1],
+               "Medically unlikely edits cap the units reported per day.",
+               "Two procedures on the same day may each be paid when documentation shows they were distinct.",
+               "An office visit on the day of a minor procedure is usually included in its payment.",
+               "Modifier 59 marks a procedure as distinct from another one billed the same day."]
+
+
+def test_a_code_boost_lifts_a_passage_naming_the_code_into_the_top(store, embedder, tmp_path):
+    catalog = Catalog(tmp_path)
+    PassageWriter(store, embedder, catalog).write("guidelines", "v1", passages("v1", BOOST_TEXTS))
+    retriever = HybridRetriever(store, embedder, catalog)
+    question, limit = "separately identifiable service", 3
+    # the premise: more passages than the limit, and the tagged one (doc0) outside the top without the boost
+    everything = [h.passage.doc_id for h in retriever.retrieve(question, limit=len(BOOST_TEXTS)).hits]
+    assert len(everything) == len(BOOST_TEXTS) > limit
+    assert everything.index("doc0") >= limit, everything
+    plain = [h.passage.doc_id for h in retriever.retrieve(question, limit=limit).hits]
+    assert plain == everything[:limit]
+    boosted = [h.passage.doc_id for h in retriever.retrieve(question, limit=limit, boost_codes=["22514"]).hits]
+    # the effect: doc0 enters right after the clear match, which keeps first place; the others keep their order
+    assert boosted == [plain[0], "doc0", *plain[1:limit - 1]], (plain, boosted)
+    unrelated = [h.passage.doc_id for h in retriever.retrieve(question, limit=limit, boost_codes=["99213"]).hits]
+    assert unrelated == plain  # a boost for a code no passage names changes nothing

@@ -9,7 +9,16 @@ from __future__ import annotations
 import pytest
 
 from rag.exact import check_code, code_facts, format_date, modifier_facts, mue_facts, pair_facts
-from rag.stores.schema import MODIFIER_INDICATORS, MUE_ADJUDICATION_INDICATORS
+
+# CMS's own definitions, written here rather than read from the code's tables. The PTP files' header (e.g.
+# ccipra-v322r0-f1.TXT) defines the modifier column as "0=not allowed", "1=allowed", "9=not applicable", and
+# CMS's "How to Use the Medicare NCCI Tools" says indicator 9 marks an edit deleted retroactively (its effective
+# and deletion dates are the same). The MUE files' "MUE Adjudication Indicator" column reads "1 Line Edit",
+# "2 Date of Service Edit: Policy" and "3 Date of Service Edit: Clinical"; CMS's MUE page calls MAI 2 an absolute
+# date-of-service edit and says units above an MAI 3 edit may be paid on appeal with documentation.
+CMS_PTP_MODIFIER_INDICATORS = {0: "not allowed", 1: "allowed", 9: "not applicable"}
+CMS_MUE_ADJUDICATION_INDICATORS = {1: ("line edit",), 2: ("date of service edit", "policy", "absolute"),
+                                   3: ("date of service edit", "clinical", "appeal")}
 
 
 @pytest.mark.unit
@@ -58,7 +67,7 @@ def test_pair_with_an_edit_names_columns_indicator_dates_rationale_and_row(tiny_
     text = next(f.text for f in result.facts if "practitioner" in f.text)
     assert "22511 is column 1 and 22514 is column 2" in text
     assert "22514 is not paid separately when billed with 22511" in text
-    assert "Modifier indicator 1" in text and MODIFIER_INDICATORS[1] in text
+    assert f"Modifier indicator 1: {CMS_PTP_MODIFIER_INDICATORS[1]}" in text
     assert "Misuse of column two code with column one code" in text
     assert "effective 2016-01-01" in text and "deletion date none" in text
     citation = next(f.citation for f in result.facts if "practitioner" in f.text)
@@ -78,7 +87,8 @@ def test_the_hospital_table_is_answered_separately(tiny_store):
 def test_indicator_0_means_no_modifier_bypasses(tiny_store):
     result = pair_facts(tiny_store, ["22513", "22514"])
     text = result.facts[0].text
-    assert "Modifier indicator 0" in text and "no modifier bypasses this edit" in text
+    assert f"Modifier indicator 0: {CMS_PTP_MODIFIER_INDICATORS[0]}" in text
+    assert "no modifier bypasses this edit" in text
 
 
 @pytest.mark.store
@@ -88,7 +98,8 @@ def test_indicator_9_is_explained_as_deleted_retroactively(tiny_store):
     assert finding.modifier_indicator == 9 and finding.deletion_date == 20170401
     assert not finding.active
     text = next(f.text for f in result.facts if "practitioner" in f.text)
-    assert MODIFIER_INDICATORS[9] in text and "not active" in text
+    assert f"Modifier indicator 9: {CMS_PTP_MODIFIER_INDICATORS[9]}" in text
+    assert "deleted retroactively" in text and "not active" in text
 
 
 @pytest.mark.store
@@ -128,17 +139,24 @@ def test_mue_value_indicator_meaning_rationale_and_row(tiny_store):
     assert (finding.value, finding.adjudication_indicator, finding.row) == (8, 3, 21)
     text = result.facts[0].text
     assert "The MUE for J1885 (practitioner, 2026Q2) is 8 units" in text
-    assert "adjudication indicator 3" in text and MUE_ADJUDICATION_INDICATORS[3] in text
+    assert "adjudication indicator 3" in text
+    meaning = text.lower().split("adjudication indicator 3", 1)[1]
+    assert all(words in meaning for words in CMS_MUE_ADJUDICATION_INDICATORS[3]), meaning
     assert "Rationale: Clinical: Data" in text
     assert result.facts[0].citation.locator == "row 21"
 
 
 @pytest.mark.store
-@pytest.mark.parametrize("code, mai, words", [("22514", 2, "absolute per-day limit"), ("20610", 1, "claim line edit")])
-def test_each_mai_is_explained(tiny_store, code, mai, words):
+@pytest.mark.parametrize("code, mai", [("22514", 2), ("20610", 1), ("J1885", 3)])
+def test_each_mai_is_explained_as_cms_defines_it(tiny_store, code, mai):
     result = mue_facts(tiny_store, [code], units=[])
-    assert result.mue[0].adjudication_indicator == mai
-    assert words in result.facts[0].text
+    finding = result.mue[0]
+    assert finding.adjudication_indicator == mai
+    meaning = finding.indicator_meaning.lower()
+    assert all(words in meaning for words in CMS_MUE_ADJUDICATION_INDICATORS[mai]), meaning
+    assert meaning in result.facts[0].text.lower()
+    other = {1: "date of service", 2: "clinical", 3: "policy"}[mai]  # a line edit is no per-day limit, and so on
+    assert other not in meaning
 
 
 @pytest.mark.store
