@@ -34,12 +34,14 @@ import logging
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 from limits import RateLimitItemPerDay
+from limits.errors import StorageError
 from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
@@ -84,7 +86,7 @@ def create_key(path: Path, name: str, tier: Tier = "registered") -> str:
     data = _read(path)
     data.setdefault("keys", []).append({
         "id": key_id, "name": name, "tier": tier, "salt": salt, "sha256": _hash(salt, secret),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
     })
     _write(path, data)
     return f"{KEY_PREFIX}{key_id}_{secret}"
@@ -111,7 +113,7 @@ class KeyStore:
         self._keys: dict[str, dict] = {}
 
     @classmethod
-    def from_settings(cls, settings) -> "KeyStore":
+    def from_settings(cls, settings) -> KeyStore:
         from api.accounts import Accounts
 
         return cls(settings.api_keys_file, Accounts(settings.accounts_path))
@@ -150,9 +152,15 @@ class KeyStore:
 
 Clock = Callable[[], datetime]
 
+try:  # what an unreachable Redis raises (redis-py's errors are not OSErrors)
+    from redis.exceptions import RedisError
+    STORE_ERRORS: tuple[type[BaseException], ...] = (OSError, StorageError, RedisError)
+except ImportError:
+    STORE_ERRORS = (OSError, StorageError)
+
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def seconds_to_midnight_utc(now: datetime | None = None) -> int:
@@ -185,7 +193,7 @@ class Quotas:
         self._items = {tier: RateLimitItemPerDay(max(limit, 1)) for tier, limit in limits.items()}
 
     @classmethod
-    def from_settings(cls, settings, **options) -> "Quotas":
+    def from_settings(cls, settings, **options) -> Quotas:
         return cls({"guest": settings.guest_quota_per_day, "registered": settings.registered_quota_per_day},
                    settings.redis_url, **options)
 
@@ -201,7 +209,7 @@ class Quotas:
         try:
             allowed = self.limiter.hit(item, *key)
             remaining = self.limiter.get_window_stats(item, *key).remaining
-        except Exception as error:  # the shared store is down: serve (a quota is not worth an outage), say so
+        except Exception as error:  # noqa: BLE001 - the shared store is down: serve (a quota is not worth an outage), say so
             log.error("quota store unreachable (%s): request allowed uncounted", type(error).__name__)
             return True, limit, limit
         return allowed, limit, remaining
@@ -213,7 +221,7 @@ class Quotas:
             return 0
         try:
             return self.limiter.get_window_stats(self._items[principal.tier], *self._key(principal)).remaining
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - as above
             log.error("quota store unreachable (%s)", type(error).__name__)
             return limit
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from casepilot_live import CORS_ORIGIN
 
 from api.access import KeyStore, create_key, revoke_key
-from casepilot_live import CORS_ORIGIN
 
 pytestmark = [pytest.mark.http, pytest.mark.shared_data]
 
@@ -130,7 +130,7 @@ def test_logs_hold_no_question_text_by_default(live_server, api):
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 
-from redis_live import start_redis  # noqa: E402
+from redis_live import start_redis
 
 
 class Clock:
@@ -178,15 +178,15 @@ def test_registered_quota_is_per_key(app_server, tmp_path):
 @pytest.mark.parametrize("store", ["memory", "redis"])
 def test_quota_resets_at_utc_midnight_on_the_injected_clock(app_server, request, store):
     overrides = {"redis_url": request.getfixturevalue("redis_server").url} if store == "redis" else {}
-    clock = Clock(datetime(2026, 3, 1, 23, 59, 50, tzinfo=timezone.utc))
+    clock = Clock(datetime(2026, 3, 1, 23, 59, 50, tzinfo=UTC))
     with app_server(guest_quota_per_day=2, **overrides) as server, _client(server, "127.0.0.3") as client:
         server.app.state.runtime.quotas.clock = clock
         assert [client.get("/v1/modifiers/25").status_code for _ in range(3)] == [200, 200, 429]
         over = client.get("/v1/modifiers/25")
         assert over.headers["Retry-After"] == "11"  # 10 s to midnight, rounded up
-        clock.moment = datetime(2026, 3, 1, 23, 59, 59, tzinfo=timezone.utc)
+        clock.moment = datetime(2026, 3, 1, 23, 59, 59, tzinfo=UTC)
         assert client.get("/v1/modifiers/25").status_code == 429  # still the same UTC day
-        clock.moment = datetime(2026, 3, 2, 0, 0, 1, tzinfo=timezone.utc)
+        clock.moment = datetime(2026, 3, 2, 0, 0, 1, tzinfo=UTC)
         response = client.get("/v1/modifiers/25")
         assert response.status_code == 200 and response.headers["X-RateLimit-Remaining"] == "1"
 
