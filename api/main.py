@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from rag.service import QueryService
 from rag.settings import Settings, get_settings
 
-from api import errors
+from api import errors, web
 from api.observe import BodyLimitMiddleware, ObserveMiddleware
 from api.routers import ask, claims, codes, health, mail, modifiers, widget
 from api.runtime import Runtime
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, service: QueryService | None = 
     for module in (ask, codes, claims, modifiers, health, widget, mail):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=widget.STATIC), name="static")
+    web.install(app, runtime)  # the pages: /codes/{code}, /search, /ask, accounts (api/web)
     # Added last = outermost: metrics see every response, including CORS preflights and 413s.
     app.add_middleware(BodyLimitMiddleware,
                        max_bytes=settings.max_body_bytes,
