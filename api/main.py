@@ -11,18 +11,16 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
-
-from rag.service import QueryService
-from rag.settings import Settings, get_settings
 
 from api import errors, web
 from api.observe import BodyLimitMiddleware, ObserveMiddleware
 from api.routers import ask, claims, codes, health, mail, modifiers, widget
 from api.runtime import Runtime
+from rag.service import QueryService
+from rag.settings import Settings, get_settings
 
 DESCRIPTION = """Grounded answers for medical coders: every fact cited (dataset, version, row or passage), every
 code checked against the reference data (CMS HCPCS and NCCI tables, CDC ICD-10-CM, CasePilot's own CPT and

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr, formatdate, make_msgid
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -42,6 +42,7 @@ def sign_in_mail(state: WebState, request: Request, email: str, link: str) -> Em
     message["To"] = email
     message["Subject"] = "Your CasePilot sign-in link"
     message["Message-ID"] = make_msgid(domain=settings.mail_address.rpartition("@")[2] or "casepilot.localhost")
+    message["Date"] = formatdate(usegmt=True)
     message["Auto-Submitted"] = "auto-generated"
     minutes = settings.sign_in_link_minutes
     message.set_content(f"Hello,\n\nopen this link to sign in to CasePilot (it works once, for {minutes} minutes):\n\n"

@@ -14,13 +14,11 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from rag.codepage import CodeNotFound
-from rag.service import QuestionError
-from rag.stores.schema import CODE_SETS
-
 from api.access import describe_text
 from api.models import CODE_PATTERN
 from api.web.state import CsrfError, Visitor, WebState, web_state
+from rag.codepage import CodeNotFound
+from rag.service import QuestionError
 
 log = logging.getLogger("casepilot.web")
 router = APIRouter(include_in_schema=False)
@@ -116,22 +114,19 @@ async def search(request: Request, q: str = Query("", max_length=500), code_set:
     service = state.runtime.service
     text = " ".join("".join(ch if ch.isprintable() else " " for ch in q).split())
     code_sets = [code_set] if code_set in SEARCH_SETS else None
-    hits, corrected = [], ""
+    hits = []
     if text:
         if service is None:
             return _not_ready(state, request, visitor)
         log.info("web search %s", describe_text(text, state.settings.log_questions))
         wanted = page * SEARCH_PAGE_SIZE + 1  # one more than shown: says whether a next page exists
         hits = await run_in_threadpool(service.search_codes, text, limit=wanted, code_sets=code_sets)
-        words = service.code_search.corrected_words(text)
-        if words and " ".join(words).lower() != text.lower() and not any(ch.isdigit() for ch in text):
-            corrected = " ".join(words)
     shown = hits[(page - 1) * SEARCH_PAGE_SIZE: page * SEARCH_PAGE_SIZE]
     title = f"{text} - CasePilot code search" if text else "Code search - CasePilot"
     return state.render(request, visitor, "search.html", q=text, code_set=code_set if code_sets else "",
                         sets=SEARCH_SETS, names=CODE_SET_NAMES, hits=shown, page=page,
                         has_next=len(hits) > page * SEARCH_PAGE_SIZE and page < SEARCH_MAX_PAGES,
-                        corrected=corrected, title=title, label=code_label,
+                        title=title, label=code_label,
                         description="Find CPT, HCPCS Level II and ICD-10-CM codes from lay words, a descriptor, "
                                     "or a code, typos included.")
 

@@ -12,14 +12,13 @@ from pathlib import Path
 from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
 
-from rag.settings import Settings
-
 from api.access import Principal, Quotas
 from api.accounts import Accounts
 from api.mail.config import MailConfig
 from api.mail.consultant import Outbox
 from api.runtime import Runtime
 from api.web.sessions import SESSION_COOKIE, Session, Sessions
+from rag.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"

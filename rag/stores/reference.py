@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, Iterable, Iterator, TypeVar
+from typing import Generic, TypeVar
 
 from rag.stores.catalog import Catalog
 from rag.stores.schema import DATASETS, NO_DATE, CodeRecord, MueLimit, PtpEdit, Release
