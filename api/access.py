@@ -12,7 +12,9 @@ Tiers and quotas
     No key: the guest tier, counted per client address. A valid key: the registered tier, counted per key.
     Each tier has its own requests-per-day quota (``guest_quota_per_day``, ``registered_quota_per_day``; a
     guest quota of 0 means keys are required). Days are UTC days. Over quota: 429 with ``Retry-After`` (seconds
-    to the next UTC midnight) and a JSON body saying which quota ran out. Counters live in this process.
+    to the next UTC midnight) and a JSON body saying which quota ran out. Counters live in this process by
+    default; with ``settings.redis_url = redis://...`` they live in Redis, shared by every replica and
+    kept across restarts (the ``limits`` library's fixed-window strategy, keyed by the UTC day).
 
 Privacy of questions
     A question may hold patient details. The logs never hold a question, search text or request body unless
@@ -32,11 +34,16 @@ import logging
 import os
 import secrets
 import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
+
+from limits import RateLimitItemPerDay
+from limits.errors import StorageError
+from limits.storage import Storage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 
 log = logging.getLogger("casepilot.api")
 
@@ -79,7 +86,7 @@ def create_key(path: Path, name: str, tier: Tier = "registered") -> str:
     data = _read(path)
     data.setdefault("keys", []).append({
         "id": key_id, "name": name, "tier": tier, "salt": salt, "sha256": _hash(salt, secret),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
     })
     _write(path, data)
     return f"{KEY_PREFIX}{key_id}_{secret}"
@@ -95,13 +102,21 @@ def revoke_key(path: Path, key_id: str) -> bool:
 
 
 class KeyStore:
-    """Verifies keys against the hashed keys file, re-reading it when its modification time changes."""
+    """Verifies keys against the hashed keys file, re-reading it when its modification time changes, and then
+    against the accounts store's keys (made and revoked on the account page), when one is given."""
 
-    def __init__(self, path: Path | None):
+    def __init__(self, path: Path | None, accounts=None):
         self.path = Path(path) if path else None
+        self.accounts = accounts  # api.accounts.Accounts, or None
         self._lock = threading.Lock()
         self._mtime: float | None = None
         self._keys: dict[str, dict] = {}
+
+    @classmethod
+    def from_settings(cls, settings) -> KeyStore:
+        from api.accounts import Accounts
+
+        return cls(settings.api_keys_file, Accounts(settings.accounts_path))
 
     def _load(self) -> dict[str, dict]:
         if self.path is None:
@@ -127,7 +142,7 @@ class KeyStore:
         key_id, _, secret = key[len(KEY_PREFIX):].partition("_")
         entry = self._load().get(key_id)
         if entry is None:
-            return None
+            return self.accounts.verify_key(key_id, secret) if self.accounts is not None else None
         if not hmac.compare_digest(_hash(entry["salt"], secret), entry["sha256"]):
             return None
         return Principal(tier=entry.get("tier", "registered"), identity=f"key:{key_id}", name=entry.get("name", ""))
@@ -135,33 +150,83 @@ class KeyStore:
 
 # ---------------------------------------------------------------- quotas
 
+Clock = Callable[[], datetime]
+
+try:  # what an unreachable Redis raises (redis-py's errors are not OSErrors)
+    from redis.exceptions import RedisError
+    STORE_ERRORS: tuple[type[BaseException], ...] = (OSError, StorageError, RedisError)
+except ImportError:
+    STORE_ERRORS = (OSError, StorageError)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 def seconds_to_midnight_utc(now: datetime | None = None) -> int:
-    now = now or datetime.now(timezone.utc)
+    now = now or utc_now()
     tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     return max(1, int((tomorrow - now).total_seconds()) + 1)
 
 
-class Quotas:
-    """Requests per UTC day, per identity. In memory: a restart resets the counts."""
+def quota_storage(uri: str | None) -> Storage:
+    """The counters' store: ``memory://`` (this process, the default) or ``redis://host:port/db`` (shared by
+    every replica, and kept across restarts)."""
+    return storage_from_string(uri or "memory://")
 
-    def __init__(self, limits: dict[str, int]):
+
+class Quotas:
+    """Requests per UTC day, per identity, counted by the ``limits`` library's fixed-window strategy.
+
+    The library's fixed window starts at an identity's first request; a calendar day is wanted here, so the
+    UTC date (from ``clock``, injectable for tests) is part of the counter's key: a new day is a new counter,
+    and the library's expiry (one day from the first hit) only cleans the old ones up. ``namespace`` keeps
+    the API's counters apart from other quotas (web page views, questions) in one store."""
+
+    def __init__(self, limits: dict[str, int], storage: Storage | str | None = None, *,
+                 clock: Clock = utc_now, namespace: str = "api"):
         self.limits = limits
-        self._lock = threading.Lock()
-        self._day = ""
-        self._counts: dict[str, int] = {}
+        self.storage = storage if isinstance(storage, Storage) else quota_storage(storage)
+        self.limiter = FixedWindowRateLimiter(self.storage)
+        self.clock = clock
+        self.namespace = namespace
+        self._items = {tier: RateLimitItemPerDay(max(limit, 1)) for tier, limit in limits.items()}
+
+    @classmethod
+    def from_settings(cls, settings, **options) -> Quotas:
+        return cls({"guest": settings.guest_quota_per_day, "registered": settings.registered_quota_per_day},
+                   settings.redis_url, **options)
+
+    def _key(self, principal: Principal) -> tuple[str, ...]:
+        return (self.namespace, principal.tier, principal.identity, self.clock().strftime("%Y-%m-%d"))
 
     def hit(self, principal: Principal) -> tuple[bool, int, int]:
         """Count one request; returns (allowed, limit, remaining)."""
         limit = self.limits[principal.tier]
-        today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-        with self._lock:
-            if today != self._day:
-                self._day, self._counts = today, {}
-            used = self._counts.get(principal.identity, 0)
-            if used >= limit:
-                return False, limit, 0
-            self._counts[principal.identity] = used + 1
-            return True, limit, limit - used - 1
+        if limit <= 0:
+            return False, limit, 0
+        item, key = self._items[principal.tier], self._key(principal)
+        try:
+            allowed = self.limiter.hit(item, *key)
+            remaining = self.limiter.get_window_stats(item, *key).remaining
+        except Exception as error:  # noqa: BLE001 - the shared store is down: serve (a quota is not worth an outage), say so
+            log.error("quota store unreachable (%s): request allowed uncounted", type(error).__name__)
+            return True, limit, limit
+        return allowed, limit, remaining
+
+    def remaining(self, principal: Principal) -> int:
+        """What is left today, without counting a request."""
+        limit = self.limits[principal.tier]
+        if limit <= 0:
+            return 0
+        try:
+            return self.limiter.get_window_stats(self._items[principal.tier], *self._key(principal)).remaining
+        except Exception as error:  # noqa: BLE001 - as above
+            log.error("quota store unreachable (%s)", type(error).__name__)
+            return limit
+
+    def retry_after(self) -> int:
+        return seconds_to_midnight_utc(self.clock())
 
 
 # ---------------------------------------------------------------- logging questions

@@ -15,7 +15,7 @@ from rag.codepage import CodePages
 from rag.service import QueryService
 from rag.settings import Settings
 
-from api.access import Principal, seconds_to_midnight_utc
+from api.access import Principal
 from api.errors import ApiError
 from api.runtime import Runtime
 
@@ -91,7 +91,7 @@ async def access(request: Request, response: Response, runtime: Runtime = Depend
     allowed, limit, remaining = runtime.quotas.hit(principal)
     if not allowed:
         runtime.metrics.quota_rejections.labels(principal.tier).inc()
-        retry = seconds_to_midnight_utc()
+        retry = runtime.quotas.retry_after()
         raise ApiError(429, f"the {principal.tier} quota of {limit} requests per day is used up; it resets at "
                             f"midnight UTC" + (" (an API key gives a larger quota)" if principal.tier == "guest" else ""),
                        headers={"Retry-After": str(retry), "X-RateLimit-Limit": str(limit),

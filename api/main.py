@@ -11,7 +11,6 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
@@ -19,10 +18,12 @@ from fastapi.staticfiles import StaticFiles
 from rag.app import CasePilot
 from rag.settings import Settings, get_settings
 
-from api import errors
+from api import errors, web
 from api.observe import BodyLimitMiddleware, ObserveMiddleware
 from api.routers import ask, claims, codes, health, mail, modifiers, widget
 from api.runtime import Runtime
+from rag.service import QueryService
+from rag.settings import Settings, get_settings
 
 DESCRIPTION = """Grounded answers for medical coders: every fact cited (dataset, version, row or passage), every
 code checked against the reference data (CMS HCPCS and NCCI tables, CDC ICD-10-CM, CasePilot's own CPT and
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, casepilot: CasePilot | None = N
         app.include_router(mail.router)
         per_path["/v1/mail"] = settings.mail.max_bytes
     app.mount("/static", StaticFiles(directory=widget.STATIC), name="static")
+    web.install(app, runtime)  # the pages: /codes/{code}, /search, /ask, accounts (api/web)
     # Added last = outermost: metrics see every response, including CORS preflights and 413s.
     app.add_middleware(BodyLimitMiddleware,
                        max_bytes=settings.max_body_bytes,

@@ -29,9 +29,8 @@ class Runtime:
         self.owns_casepilot = casepilot is None
         self.failure = ""
         self.metrics = Metrics()
-        self.keys = KeyStore(settings.api_keys_file)
-        self.quotas = Quotas({"guest": settings.guest_quota_per_day,
-                              "registered": settings.registered_quota_per_day})
+        self.keys = KeyStore.from_settings(settings)
+        self.quotas = Quotas.from_settings(settings)
         self.cache = ResponseCache(settings.response_cache_size, self.metrics.cache)
         self._thread: threading.Thread | None = None
         self._closed = threading.Event()

@@ -154,6 +154,22 @@ class Settings(BaseSettings):
             raise ValueError("contradictory settings: " + "; ".join(problems))
         return self
 
+    # ---- Web pages, accounts and the shared quota store (api/web, api/accounts.py, api/access.py) ----
+    redis_url: str | None = Field(None, description="redis://host:port/db: quotas and web sessions shared by every "
+                                                    "replica and kept across restarts; unset = in this process")
+    guest_page_views_per_day: int = Field(1, description="code pages a guest may open per UTC day")
+    registered_page_views_per_day: int = Field(5, description="code pages per day for a signed-in account")
+    guest_questions_per_day: int = Field(1, description="questions a guest may ask on the pages per UTC day")
+    registered_questions_per_day: int = Field(5, description="questions per day for a signed-in account")
+    accounts_db: Path | None = Field(None, description="accounts SQLite file (default data_dir/accounts.sqlite)")
+    session_days: int = 30
+    sign_in_link_minutes: int = 30
+    cookie_secure: bool = Field(True, description="Secure cookies (HTTPS only; browsers accept them on localhost)")
+    public_url: str | None = Field(None, description="base URL in sign-in mails; unset = the request's own, which "
+                                                     "follows its Host header: set it in production")
+    frame_ancestors: list[str] | None = Field(None, description="origins that may frame the pages (CSP "
+                                                                "frame-ancestors); default: cors_origins")
+
     @property
     def reference_dir(self) -> Path:
         return self.data_dir / "reference"
@@ -161,6 +177,10 @@ class Settings(BaseSettings):
     @property
     def vectors_dir(self) -> Path:
         return self.data_dir / "vectors"
+
+    @property
+    def accounts_path(self) -> Path:
+        return self.accounts_db or self.data_dir / "accounts.sqlite"
 
 
 @lru_cache

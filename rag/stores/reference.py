@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, Iterable, Iterator, TypeVar
+from typing import Generic, TypeVar
 
 from rag.stores.catalog import Catalog
 from rag.stores.schema import DATASETS, NO_DATE, CodeRecord, MueLimit, PtpEdit, Release
@@ -64,6 +65,8 @@ class ReferenceStore:
             active = Catalog(data_dir).active("reference")
         previous = reuse._connections if reuse is not None else {}
         self._connections: dict[str, tuple[sqlite3.Connection, Release]] = {}
+        self._code_sets_by_release: dict[tuple[str, str], frozenset[str]] = (
+            dict(reuse._code_sets_by_release) if reuse is not None else {})
         for name, release in active.items():
             current = previous.get(name)
             if current and current[1] == release:
@@ -131,6 +134,32 @@ class ReferenceStore:
             for code, code_set, long, short, term in connection.execute(
                     "SELECT code, code_set, long_description, short_description, termination_date FROM codes"):
                 yield code, code_set, long or "", short or "", term not in (None, NO_DATE)
+
+    def _code_sets(self, connection: sqlite3.Connection, release: Release) -> frozenset[str]:
+        key = (release.dataset, release.version)
+        if key not in self._code_sets_by_release:
+            rows = connection.execute("SELECT DISTINCT code_set FROM codes").fetchall()
+            self._code_sets_by_release[key] = frozenset(row[0] for row in rows)
+        return self._code_sets_by_release[key]
+
+    def neighbours(self, code: str, code_set: str) -> tuple[str | None, str | None]:
+        """The codes just before and just after ``code`` in its code set (in code order, across the loaded code
+        files), for previous/next navigation; None at either end."""
+        before: list[str] = []
+        after: list[str] = []
+        for connection, release in self._of_kind("codes"):
+            if code_set not in self._code_sets(connection, release):
+                continue  # else the walk below would read the whole file without a match
+            # Walk the code index from ``code`` outwards (max()/min() with a second condition would scan).
+            row = connection.execute("SELECT code FROM codes INDEXED BY codes_by_code WHERE code < ? AND code_set = ? "
+                                     "ORDER BY code DESC LIMIT 1", (code, code_set)).fetchone()
+            if row:
+                before.append(row[0])
+            row = connection.execute("SELECT code FROM codes INDEXED BY codes_by_code WHERE code > ? AND code_set = ? "
+                                     "ORDER BY code LIMIT 1", (code, code_set)).fetchone()
+            if row:
+                after.append(row[0])
+        return (max(before) if before else None), (min(after) if after else None)
 
     def search_descriptors(self, match: str, limit: int = 20,
                            code_sets: Iterable[str] | None = None) -> list[tuple[Sourced[CodeRecord], float]]:
