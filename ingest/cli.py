@@ -7,7 +7,10 @@
     casepilot-ingest ncci-derived DIR --version 2026Q2
     casepilot-ingest hcpcs FILE [--version 2026-10]
     casepilot-ingest cpt-descriptors FILE --version 2026   (your licensed file; never commit it)
+    casepilot-ingest mpfs FILE [--version 2026Q3]           (PPRRVU: RVUyyX zip or PPRRVU*.csv)
+    casepilot-ingest addon FILE [--version 2026Q3]          (NCCI add-on code edits: zip, XLSX or CSV)
     casepilot-ingest documents PATH... --source NAME [--version V]
+    casepilot-ingest fetch [--quarter 2026Q3] [--only NAME...] [--base-url [NAME=]URL] [--reference-only]
     casepilot-ingest status
 """
 
@@ -51,8 +54,13 @@ class Run:
 
     def reference(self, parsed: ParsedRelease, total: int | None = None) -> LoadReport:
         task = self.progress.add_task(f"{parsed.dataset} {parsed.version}", total=total)
+        if not console.is_terminal:  # no live bars in a log: say what is being loaded, and when it is done
+            console.print(f"loading {parsed.dataset} {parsed.version} from {parsed.source_file}", highlight=False)
         report = write_release(self.settings.data_dir, parsed, strict=self.strict, force=self.force,
                                progress=lambda n: self.progress.advance(task, n))
+        if not console.is_terminal:
+            console.print(f"loaded {parsed.dataset} {parsed.version}: {report.rows:,} rows, "
+                          f"{report.rejected} malformed, {report.seconds:.1f} s", highlight=False)
         self.progress.update(task, total=report.rows, completed=report.rows)
         state = "unchanged" if report.skipped else (f"replaced {report.replaced}" if report.replaced else "loaded")
         self.rows.append(("reference", parsed.dataset, parsed.version, report.rows, report.rejected, state,
@@ -214,11 +222,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cpt-descriptors")
     p.add_argument("file", type=Path)
     p.add_argument("--version", required=True)
+    for name in ("mpfs", "addon"):
+        p = sub.add_parser(name)
+        p.add_argument("file", type=Path)
+        p.add_argument("--version", help="release label, e.g. 2026Q3 (else from the file name)")
     p = sub.add_parser("documents")
     p.add_argument("paths", type=Path, nargs="+")
     p.add_argument("--source", required=True, help="a short name, e.g. lcd-l33569")
     p.add_argument("--version")
     sub.add_parser("status")
+    p = sub.add_parser("fetch", help="download the current official CMS files (sources.toml) and load them")
+    p.add_argument("--quarter", help="an older release where CMS still lists it, e.g. 2026Q2")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="these manifest sources only, e.g. ptp_practitioner")
+    p.add_argument("--base-url", action="append", metavar="[NAME=]URL",
+                   help="point a manifest base (cms, mcd) at a mirror; a bare URL sets every base")
+    p.add_argument("--manifest", type=Path, help="another sources.toml")
+    p.add_argument("--cache", type=Path, help="where downloads are kept (default DATA_DIR/downloads)")
+    p.add_argument("--attempts", type=int, help="attempts per file (default from the manifest)")
+    p.add_argument("--reference-only", action="store_true",
+                   help="skip HCPCS passages (no embedding; works while the server holds the vector store)")
     return parser
 
 
@@ -249,6 +271,52 @@ def dispatch(args: argparse.Namespace, run: Run) -> None:
         run.reference(load_cpt_descriptors(args.file, args.version))
     elif args.command == "documents":
         ingest_documents(run, args.paths, args.source, args.version)
+    elif args.command == "mpfs":
+        from ingest.loaders.mpfs import load_pprrvu
+
+        run.reference(load_pprrvu(args.file, args.version, keep_cpt_descriptions=cpt_licensed(run.settings)))
+    elif args.command == "addon":
+        from ingest.loaders.addon import load_addon
+
+        run.reference(load_addon(args.file, args.version))
+
+
+def cpt_licensed(settings: Settings) -> bool:
+    """A licensed CPT descriptor file is loaded: only then may AMA descriptor text (PPRRVU's) be stored."""
+    return "cpt_licensed" in Catalog(settings.data_dir).active("reference")
+
+
+def fetch_command(args: argparse.Namespace, settings: Settings) -> int:
+    import dataclasses
+
+    from ingest.fetch.manifest import MANIFEST, ManifestError, load_manifest
+    from ingest.fetch.pages import normalise_quarter
+    from ingest.fetch.run import fetch, print_report
+
+    try:
+        quarter = normalise_quarter(args.quarter) if args.quarter else None
+        manifest = load_manifest(args.manifest or MANIFEST, args.base_url)
+        sources = manifest.select(args.only)
+    except (ManifestError, ValueError) as error:
+        console.print(f"[red]error:[/] {error}")
+        return 2
+    if args.attempts:
+        manifest = dataclasses.replace(manifest, download=dataclasses.replace(manifest.download,
+                                                                              attempts=args.attempts))
+    run = Run(settings, strict=args.strict, force=args.force)
+    started = time.perf_counter()
+    try:
+        report = fetch(run, manifest, sources, args.cache or settings.data_dir / "downloads", console,
+                       quarter=quarter, reference_only=args.reference_only)
+    except VectorStoreBusy as error:
+        console.print(f"[red]error:[/] {error} (use --reference-only while the server runs)")
+        return 2
+    finally:
+        run.close()
+    if run.rows:
+        run.summary(started)
+    print_report(report, console)
+    return report.exit_code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -259,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "status":
         show_status(settings)
         return 0
+    if args.command == "fetch":
+        return fetch_command(args, settings)
     run = Run(settings, strict=args.strict, force=args.force)
     started = time.perf_counter()
     try:
