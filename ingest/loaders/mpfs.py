@@ -147,10 +147,18 @@ def iter_pprrvu(path: Path, keep_cpt_descriptions: bool = False) -> Iterator[Mpf
         raise IngestError(file, NOT_PPRRVU)
 
 
+_QUARTER_OF_MONTH = {"jan": 1, "apr": 2, "jul": 3, "oct": 4}
+
+
 def infer_version(name: str) -> str | None:
-    """'RVU26C' / 'rvu26c-updated-...zip' -> '2026Q3' (CMS's A, B, C, D releases: January, April, July, October)."""
-    match = re.search(r"rvu(\d{2})([a-d])", Path(name).name.lower())
-    return f"20{match.group(1)}Q{'abcd'.index(match.group(2)) + 1}" if match else None
+    """'RVU26C' / 'rvu26c-updated-...zip' -> '2026Q3' (CMS's A, B, C, D releases: January, April, July, October);
+    'PPRRVU26_JUL.csv' -> '2026Q3'."""
+    lowered = Path(name).name.lower()
+    match = re.search(r"(?<!pp)rvu(\d{2})([a-d])", lowered)
+    if match:
+        return f"20{match.group(1)}Q{'abcd'.index(match.group(2)) + 1}"
+    match = re.search(r"pprrvu(\d{2})[_-]?(jan|apr|jul|oct)", lowered)
+    return f"20{match.group(1)}Q{_QUARTER_OF_MONTH[match.group(2)]}" if match else None
 
 
 def load_pprrvu(path: Path, version: str | None = None, keep_cpt_descriptions: bool = False) -> ParsedRelease:
