@@ -11,7 +11,8 @@
     casepilot-ingest addon FILE [--version 2026Q3]          (NCCI add-on code edits: zip, XLSX or CSV)
     casepilot-ingest documents PATH... --source NAME [--version V]
     casepilot-ingest fetch [--quarter 2026Q3] [--only NAME...] [--base-url [NAME=]URL] [--reference-only]
-    casepilot-ingest status
+    casepilot-ingest status                   every release kept (the active one marked)
+    casepilot-ingest prune [--keep 4] [--dry-run]
 """
 
 from __future__ import annotations
@@ -183,15 +184,42 @@ def ingest_shared(run: Run, shared: Path) -> None:
 
 
 def show_status(settings: Settings) -> None:
+    """Every release kept, per dataset (the active one marked), then the passage sources."""
+    from ingest.fetch.releases import kept_releases
+
     catalog = Catalog(settings.data_dir)
-    table = Table(title=f"Active releases in {settings.data_dir}")
-    for column in ("store", "dataset", "version", "rows", "loaded at", "source"):
-        table.add_column(column)
-    for section in ("reference", "passages"):
-        for name, release in sorted(catalog.active(section).items()):
-            table.add_row(section, name, release.version, f"{release.rows:,}", release.loaded_at,
-                          release.source_file[-60:])
+    table = Table(title=f"Releases in {settings.data_dir} (* = active)")
+    for column in ("store", "dataset", "version", "rows", "size", "loaded at", "source"):
+        table.add_column(column, justify="right" if column in ("rows", "size") else "left")
+    for name, entries in kept_releases(settings.data_dir).items():
+        for entry in entries:
+            release = entry.release
+            size = f"{entry.bytes / 1e6:,.1f} MB" if entry.bytes else "file missing"
+            table.add_row("reference", name, f"{release.version}{' *' if entry.active else ''}", f"{release.rows:,}",
+                          size, release.loaded_at, release.source_file[-60:])
+    for name, release in sorted(catalog.active("passages").items()):
+        table.add_row("passages", name, f"{release.version} *", f"{release.rows:,}", "", release.loaded_at,
+                      release.source_file[-60:])
     console.print(table)
+
+
+def prune_releases(settings: Settings, keep: int, dry_run: bool) -> int:
+    from ingest.fetch.releases import prune, prune_plan
+
+    try:
+        plan = prune_plan(settings.data_dir, keep) if dry_run else prune(settings.data_dir, keep,
+                                                                         settings.data_dir / "downloads")
+    except ValueError as error:
+        console.print(f"[red]error:[/] {error}")
+        return 2
+    verb = "would drop" if dry_run else "dropped"
+    for name, entries in plan.items():
+        for entry in entries:
+            console.print(f"{verb} {name} {entry.release.version} ({entry.release.rows:,} rows, loaded "
+                          f"{entry.release.loaded_at})", highlight=False)
+    if not plan:
+        console.print(f"nothing to prune: no dataset keeps more than {keep} release(s)", highlight=False)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -230,7 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", type=Path, nargs="+")
     p.add_argument("--source", required=True, help="a short name, e.g. lcd-l33569")
     p.add_argument("--version")
-    sub.add_parser("status")
+    sub.add_parser("status", help="every release kept, the active one marked")
+    p = sub.add_parser("prune", help="drop old inactive releases (reference files and their cached downloads)")
+    p.add_argument("--keep", type=int, default=4, help="releases kept per dataset, the active one included")
+    p.add_argument("--dry-run", action="store_true", help="only say what would be dropped")
     p = sub.add_parser("fetch", help="download the current official CMS files (sources.toml) and load them")
     p.add_argument("--quarter", help="an older release where CMS still lists it, e.g. 2026Q2")
     p.add_argument("--only", nargs="+", metavar="NAME", help="these manifest sources only, e.g. ptp_practitioner")
@@ -329,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "fetch":
         return fetch_command(args, settings)
+    if args.command == "prune":
+        return prune_releases(settings, args.keep, args.dry_run)
     run = Run(settings, strict=args.strict, force=args.force)
     started = time.perf_counter()
     try:

@@ -18,7 +18,7 @@ from ingest.fetch.manifest import MANIFEST
 from rag.stores.catalog import Catalog
 from rag.stores.reference import ReferenceStore
 
-pytestmark = [pytest.mark.store, pytest.mark.shared_data]
+pytestmark = pytest.mark.store
 
 EXCERPTS = "ncci_hcpcs_raw_format_excerpts_2026q3"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -181,6 +181,7 @@ def fetch(data_dir: Path, site_url: str, manifest: Path, *extra: str) -> int:
                  "--reference-only", *extra])
 
 
+@pytest.mark.shared_data
 def test_full_fetch_loads_every_source_and_reuses_the_cache(cms, quick_manifest, tmp_path, capsys):
     data = tmp_path / "data"
     assert fetch(data, cms.url, quick_manifest, "--only", *NOT_MCD) == 0
@@ -209,6 +210,7 @@ def test_full_fetch_loads_every_source_and_reuses_the_cache(cms, quick_manifest,
     assert "unchanged" in capsys.readouterr().err
 
 
+@pytest.mark.shared_data
 def test_mcd_downloads_are_kept_when_the_loader_is_not_there(cms, quick_manifest, tmp_path, capsys):
     if importlib.util.find_spec("ingest.loaders.mcd") is not None:
         pytest.skip("ingest.loaders.mcd is present: its own tests cover loading the MCD exports")
@@ -220,6 +222,7 @@ def test_mcd_downloads_are_kept_when_the_loader_is_not_there(cms, quick_manifest
     assert ("GET", "/medicare-coverage-database/downloads/exports/current_lcd.zip", "") in cms.log
 
 
+@pytest.mark.shared_data
 def test_quarter_picks_an_older_release(cms, quick_manifest, tmp_path):
     data = tmp_path / "data"
     assert fetch(data, cms.url, quick_manifest, "--only", "ptp_practitioner", "--quarter", "2026-q2") == 0
@@ -227,6 +230,7 @@ def test_quarter_picks_an_older_release(cms, quick_manifest, tmp_path):
     assert fetch(data, cms.url, quick_manifest, "--only", "ptp_practitioner", "--quarter", "2025Q4") == 3
 
 
+@pytest.mark.shared_data
 def test_a_dropped_download_resumes_with_a_range_request(cms, quick_manifest, tmp_path, capsys):
     part = "/files/zip/medicare-ncci-2026q3-practitioner-ptp-edits-ccipra-v322r0-f1.zip"
     cms.drop_once.add(part)
@@ -239,6 +243,7 @@ def test_a_dropped_download_resumes_with_a_range_request(cms, quick_manifest, tm
     assert ReferenceStore(data).releases()["ptp_practitioner"].rows == 154
 
 
+@pytest.mark.shared_data
 def test_a_corrupt_zip_is_rejected_and_nothing_of_it_is_loaded(cms, quick_manifest, tmp_path, capsys):
     data = tmp_path / "data"
     assert fetch(data, cms.url, quick_manifest, "--only", "ptp_practitioner", "--quarter", "2026Q2") == 0
@@ -256,6 +261,7 @@ def test_a_corrupt_zip_is_rejected_and_nothing_of_it_is_loaded(cms, quick_manife
     assert not (data / "downloads" / "ptp_practitioner" / "2026Q3" / part.rsplit("/", 1)[-1]).exists()
 
 
+@pytest.mark.shared_data
 def test_an_unreachable_host_names_each_source_and_its_manual_command(cms, quick_manifest, tmp_path, capsys):
     from loopback import free_port
 
@@ -272,3 +278,31 @@ def test_an_unreachable_host_names_each_source_and_its_manual_command(cms, quick
         assert command in err
     assert "Traceback" not in err
     assert ReferenceStore(data).releases()["mue_practitioner"].version == "2026Q3"
+
+
+def test_status_lists_every_kept_release_and_prune_keeps_the_newest(tmp_path, capsys):
+    """Releases over time, with the project's PPRRVU fixture loaded as four quarters."""
+    pprrvu = FIXTURES / "mpfs" / "PPRRVU26_JUL.csv"
+    data = tmp_path / "data"
+    for quarter in ("2026Q1", "2026Q2", "2026Q4", "2026Q3"):  # the active one is the last loaded: 2026Q3
+        assert main(["--data-dir", str(data), "--force", "mpfs", str(pprrvu), "--version", quarter]) == 0
+        (data / "downloads" / "mpfs" / quarter).mkdir(parents=True)
+    capsys.readouterr()
+    assert main(["--data-dir", str(data), "status"]) == 0
+    status = capsys.readouterr().err
+    for quarter in ("2026Q1", "2026Q2", "2026Q4"):
+        assert quarter in status
+    assert "2026Q3 *" in status
+    assert main(["--data-dir", str(data), "prune", "--keep", "2", "--dry-run"]) == 0
+    assert "would drop mpfs 2026Q2" in capsys.readouterr().err
+    assert (data / "reference" / "mpfs" / "2026Q2.sqlite").exists()  # a dry run drops nothing
+    assert main(["--data-dir", str(data), "prune", "--keep", "2"]) == 0
+    out = capsys.readouterr().err
+    assert "dropped mpfs 2026Q2" in out and "dropped mpfs 2026Q1" in out
+    catalog = Catalog(data)
+    assert sorted(r.version for r in catalog.history("reference", "mpfs")) == ["2026Q3", "2026Q4"]
+    assert catalog.active("reference")["mpfs"].version == "2026Q3"
+    assert sorted(p.stem for p in (data / "reference" / "mpfs").glob("*.sqlite")) == ["2026Q3", "2026Q4"]
+    assert sorted(p.name for p in (data / "downloads" / "mpfs").iterdir()) == ["2026Q3", "2026Q4"]
+    assert ReferenceStore(data).mpfs("27130")[0].release.version == "2026Q3"
+    assert main(["--data-dir", str(data), "prune", "--keep", "0"]) == 2
