@@ -1,6 +1,7 @@
 """casepilot-ingest: load official sources and the bundled corpora into the stores.
 
     casepilot-ingest all                      bundled corpora, ICD-10-CM, and ../shared/data when present
+    casepilot-ingest shared [--missing-only]  only ../shared/data (missing-only: datasets fetch did not load)
     casepilot-ingest corpora [--hcpcs FILE]   the project's corpora (CPT, modifiers, guidelines) + ICD-10-CM
     casepilot-ingest ptp FILE... --version 2026Q3 [--dataset ptp_hospital] [--strict]
     casepilot-ingest mue FILE --version 2026Q3 [--dataset mue_dme] [--strict]
@@ -167,16 +168,20 @@ def ingest_documents(run: Run, paths: list[Path], source: str, version: str | No
     run.passages(source, version, passages)
 
 
-def ingest_shared(run: Run, shared: Path) -> None:
-    """The real CMS/CDC files beside the repository (read in place, never copied)."""
+def ingest_shared(run: Run, shared: Path, missing_only: bool = False) -> None:
+    """The real CMS/CDC files beside the repository (read in place, never copied). With ``missing_only``, only
+    datasets that have no active release yet (after `fetch`, the newer official files stay active)."""
     from ingest.loaders.ncci import load_mue_derived_json, load_ptp_derived_json
 
+    active = run.catalog.active("reference") if missing_only else {}
     derived = shared / "ncci_practitioner_2026q2_derived"
     if derived.exists():
-        run.reference(load_ptp_derived_json(sorted(derived.glob("ptp-*.json.gz")), "2026Q2"), total=2_140_693)
-        run.reference(load_mue_derived_json(derived / "mue.json.gz", "2026Q2"))
+        if "ptp_practitioner" not in active:
+            run.reference(load_ptp_derived_json(sorted(derived.glob("ptp-*.json.gz")), "2026Q2"), total=2_140_693)
+        if "mue_practitioner" not in active:
+            run.reference(load_mue_derived_json(derived / "mue.json.gz", "2026Q2"))
     hcpcs_zip = shared / "hcpcs_level2_2020_cms" / "2020-Alpha-Numeric-HCPCS-File.zip"
-    if hcpcs_zip.exists():
+    if hcpcs_zip.exists() and "hcpcs" not in active:
         ingest_hcpcs(run, hcpcs_zip, "2020")
     pdfs = sorted((shared / "hcpcs_level2_2019_cms").glob("*.pdf"))
     if pdfs:
@@ -194,13 +199,19 @@ def show_status(settings: Settings) -> None:
     for name, entries in kept_releases(settings.data_dir).items():
         for entry in entries:
             release = entry.release
-            size = f"{entry.bytes / 1e6:,.1f} MB" if entry.bytes else "file missing"
+            size = (f"{entry.bytes / 1e6:,.1f} MB" if entry.bytes >= 1e6 else f"{entry.bytes / 1e3:,.0f} kB") \
+                if entry.bytes else "file missing"
             table.add_row("reference", name, f"{release.version}{' *' if entry.active else ''}", f"{release.rows:,}",
                           size, release.loaded_at, release.source_file[-60:])
     for name, release in sorted(catalog.active("passages").items()):
         table.add_row("passages", name, f"{release.version} *", f"{release.rows:,}", "", release.loaded_at,
                       release.source_file[-60:])
     console.print(table)
+    active = catalog.active("reference")
+    missing = [name for name in DATASETS if name not in active and name != "cpt_licensed"]
+    if missing:
+        console.print(f"[yellow]Not loaded:[/] {', '.join(missing)}. Official CMS files: `casepilot-ingest fetch` "
+                      "(or `fetch --only NAME`); see README, Sources.", highlight=False)
 
 
 def prune_releases(settings: Settings, keep: int, dry_run: bool) -> int:
@@ -232,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("all")
     p.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
     p.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
+    p = sub.add_parser("shared", help="only the CMS files in ../shared/data")
+    p.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
+    p.add_argument("--missing-only", action="store_true", help="only datasets with no active release (after fetch)")
     p = sub.add_parser("corpora")
     p.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
     p.add_argument("--hcpcs", type=Path)
@@ -284,6 +298,11 @@ def dispatch(args: argparse.Namespace, run: Run) -> None:
             ingest_shared(run, args.shared)
         else:
             console.print(f"[yellow]{args.shared} is absent: loaded the bundled corpora only[/]")
+    elif args.command == "shared":
+        if args.shared.exists():
+            ingest_shared(run, args.shared, missing_only=args.missing_only)
+        else:
+            console.print(f"[yellow]{args.shared} is absent: nothing loaded from it[/]")
     elif args.command == "corpora":
         ingest_corpora(run, args.corpora, args.hcpcs, icd10cm=not args.no_icd10cm)
     elif args.command == "ptp":

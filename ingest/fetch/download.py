@@ -39,6 +39,14 @@ class TransientFetchError(FetchError):
     """Worth another attempt: a drop, a timeout, a 5xx."""
 
 
+class HostUnreachable(TransientFetchError):
+    """No connection could be made (offline, DNS, refused, blocked): later files on that host are not tried."""
+
+    def __init__(self, message: str, host: str):
+        super().__init__(message)
+        self.host = host
+
+
 @dataclass(frozen=True)
 class Downloaded:
     path: Path
@@ -67,6 +75,8 @@ def get_text(http: httpx.Client, url: str, policy: DownloadPolicy) -> str:
     def attempt() -> str:
         try:
             response = http.get(url)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+            raise HostUnreachable(f"{url}: {_reason(error)}", httpx.URL(url).host) from error
         except httpx.TransportError as error:
             raise TransientFetchError(f"{url}: {_reason(error)}") from error
         _raise_for_status(response, url)

@@ -45,7 +45,8 @@ class Source:
     loader: str | None = None  # function name in the loader module (MCD)
 
     def manual_command(self, files: list[str] | None, quarter: str | None) -> str:
-        shown = " ".join(files) if files else f"<{self.files_hint} from {self.page}>"
+        # Local paths as they are; links (a file that could not be fetched) by the name the download will have.
+        shown = " ".join(f.rsplit("/", 1)[-1] if "://" in f else f for f in files) if files else f"<{self.files_hint}>"
         return self.manual.format(files=shown, quarter=quarter or "<quarter, e.g. 2026Q3>",
                                   dataset=self.dataset or "")
 

@@ -15,7 +15,7 @@ from ingest.fetch.download import client
 from ingest.fetch.load import LOADER_NOT_AVAILABLE, load_staged
 from ingest.fetch.manifest import Manifest, Source
 from ingest.fetch.progress import transfers_for
-from ingest.fetch.stage import Staged, StageFailed, stage
+from ingest.fetch.stage import Pages, Staged, StageFailed, stage
 from ingest.records import IngestError
 from rag.stores.vectors import VectorStoreBusy
 
@@ -58,9 +58,10 @@ def fetch(run: Run, manifest: Manifest, sources: list[Source], cache: Path, cons
     transfers = transfers_for(console)
     try:
         with client(manifest.download) as http:
+            pages = Pages(http, manifest)
             for source in sources:
                 try:
-                    staged_sources.append(stage(http, source, manifest, cache, quarter, transfers))
+                    staged_sources.append(stage(pages, source, cache, quarter, transfers))
                 except StageFailed as error:
                     found = error.links[0].quarter if error.links else quarter
                     outcomes.append(Outcome(source, "not fetched", str(error), found,

@@ -10,7 +10,13 @@ from pathlib import Path
 import httpx
 
 from ingest.fetch.check import CheckFailed, check_zip
-from ingest.fetch.download import FetchError, discard, download, get_text
+from ingest.fetch.download import (
+    FetchError,
+    HostUnreachable,
+    discard,
+    download,
+    get_text,
+)
 from ingest.fetch.manifest import Manifest, Source
 from ingest.fetch.pages import (
     FileLink,
@@ -42,27 +48,47 @@ class Staged:
     resumed: int = 0  # files continued with a Range request
 
 
-def _links_on(http: httpx.Client, url: str, manifest: Manifest) -> list[str]:
-    return [manifest.rebase(u) for u in hrefs(get_text(http, url, manifest.download), url)]
+class Pages:
+    """Download pages read once per run (several sources share one), and hosts found unreachable: a later
+    source on such a host fails at once with the first reason instead of waiting through its own retries."""
+
+    def __init__(self, http: httpx.Client, manifest: Manifest):
+        self.http, self.manifest = http, manifest
+        self.links: dict[str, list[str]] = {}
+        self.unreachable: dict[str, str] = {}  # host -> reason
+
+    def links_on(self, url: str) -> list[str]:
+        host = httpx.URL(url).host
+        if host in self.unreachable:
+            raise FetchError(f"{url}: not tried, {host} was unreachable earlier in this run "
+                             f"({self.unreachable[host]})")
+        if url not in self.links:
+            try:
+                html = get_text(self.http, url, self.manifest.download)
+            except HostUnreachable as error:
+                self.unreachable[error.host] = str(error).split(": ", 1)[-1]
+                raise
+            self.links[url] = [self.manifest.rebase(u) for u in hrefs(html, url)]
+        return self.links[url]
 
 
-def find_release(http: httpx.Client, source: Source, manifest: Manifest, quarter: str | None) -> list[FileLink]:
-    urls = _links_on(http, source.page, manifest)
+def find_release(pages: Pages, source: Source, quarter: str | None) -> list[FileLink]:
+    urls = pages.links_on(source.page)
     if source.follow is not None:
-        pages = release_pages(urls, source.follow, quarter)
-        if not pages:
+        listed = release_pages(urls, source.follow, quarter)
+        if not listed:
             wanted = quarter or "any release"
             raise ReleaseNotFound(f"no release page for {wanted} on {source.page} matches {source.follow.pattern}")
-        urls = _links_on(http, pages[0], manifest)
+        urls = pages.links_on(listed[0])
     links = matching_links(urls, source.link, source.current_only)
     return pick_release(links, None if source.current_only else quarter, source)
 
 
-def stage(http: httpx.Client, source: Source, manifest: Manifest, cache: Path, quarter: str | None,
-          transfers: Transfers) -> Staged:
+def stage(pages: Pages, source: Source, cache: Path, quarter: str | None, transfers: Transfers) -> Staged:
     """Raises StageFailed with the reason (a page or file that could not be fetched, a file that failed a check)."""
+    http, manifest = pages.http, pages.manifest
     try:
-        links = find_release(http, source, manifest, quarter)
+        links = find_release(pages, source, quarter)
     except (FetchError, ReleaseNotFound) as error:
         raise StageFailed(str(error)) from error
     try:

@@ -277,6 +277,8 @@ def test_an_unreachable_host_names_each_source_and_its_manual_command(cms, quick
                     "casepilot-ingest addon", "--dataset ptp_hospital", "--dataset mue_dme"):
         assert command in err
     assert "Traceback" not in err
+    # The first page tried (PTP) meets the closed port; the others on that host are not tried again.
+    assert err.count("was unreachable earlier in this run") == 9
     assert ReferenceStore(data).releases()["mue_practitioner"].version == "2026Q3"
 
 
