@@ -88,7 +88,12 @@ class Run:
 
     def passages(self, source: str, version: str, passages: list) -> None:
         task = self.progress.add_task(f"passages {source}", total=len(passages))
+        if not console.is_terminal:
+            console.print(f"embedding passages {source} {version}: {len(passages):,} passages", highlight=False)
         report = self.writer.write(source, version, passages, progress=lambda n: self.progress.advance(task, n))
+        if not console.is_terminal:
+            console.print(f"passages {source} {version}: {report.embedded:,} embedded, {report.unchanged:,} "
+                          f"unchanged, {report.seconds:.1f} s", highlight=False)
         state = f"embedded {report.embedded}, unchanged {report.unchanged}, removed {report.removed}"
         self.rows.append(("passages", source, version, report.passages, 0, state, report.seconds))
 

@@ -81,8 +81,8 @@ def fetch(run: Run, manifest: Manifest, sources: list[Source], cache: Path, cons
                 outcomes.append(Outcome(staged.source, "downloaded", f"{state}; kept in {files[0]}", staged.quarter,
                                         files))
                 continue
-            loaded = "; ".join(f"{store} {dataset} {version}: {rows:,} rows, {result}"
-                               for store, dataset, version, rows, _, result, _ in run.rows[before:])
+            loaded = "; ".join(f"{dataset} {version}: {rows:,} {'rows' if store == 'reference' else 'passages'}, "
+                               f"{result}" for store, dataset, version, rows, _, result, _ in run.rows[before:])
             outcomes.append(Outcome(staged.source, "loaded", loaded or state, staged.quarter, files))
     order = {s.name: i for i, s in enumerate(sources)}
     outcomes.sort(key=lambda o: order[o.source.name])
