@@ -117,14 +117,18 @@ def download(http: httpx.Client, url: str, path: Path, policy: DownloadPolicy, *
     partial = _partial(path)
     resumed = partial.exists() and partial.stat().st_size > 0
 
+    # One bound across every attempt: a server that dribbles bytes never trips the read timeout.
+    deadline = time.monotonic() + policy.max_seconds
+
     def attempt() -> Downloaded:
-        return _transfer(http, url, path, partial, progress)
+        return _transfer(http, url, path, partial, progress, deadline, policy.max_seconds)
 
     result = retrying(policy)(attempt)  # reraise: the last attempt's own error, not tenacity's wrapper
     return Downloaded(result.path, result.bytes, cached=False, resumed=resumed or result.resumed)
 
 
-def _transfer(http: httpx.Client, url: str, path: Path, partial: Path, progress: Progress | None) -> Downloaded:
+def _transfer(http: httpx.Client, url: str, path: Path, partial: Path, progress: Progress | None,
+              deadline: float, max_seconds: float) -> Downloaded:
     have = partial.stat().st_size if partial.exists() else 0
     # Identity encoding: a Range offset counts the bytes of the file itself, and those are what is written.
     headers = {"Accept-Encoding": "identity", **({"Range": f"bytes={have}-"} if have else {})}
@@ -153,6 +157,9 @@ def _transfer(http: httpx.Client, url: str, path: Path, partial: Path, progress:
                 if progress:
                     progress(written, total)
                 for chunk in response.iter_raw():  # as they arrive: bytes read before a drop are kept
+                    if time.monotonic() > deadline:
+                        raise FetchError(f"{url}: not complete after {max_seconds:.0f} s ({written:,} bytes kept "
+                                         "for the next run to resume)")
                     handle.write(chunk)
                     written += len(chunk)
                     if progress:
