@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
+import re
+import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.fetch.stage import Staged
@@ -55,16 +59,28 @@ def load_staged(run: Run, staged: Staged, reference_only: bool = False) -> str:
 
 
 def _load_mcd(run: Run, staged: Staged) -> str:
-    """The Medicare Coverage Database loader is its own module; without it the download is kept for later."""
+    """The Medicare Coverage Database loader is its own module, called with the folder holding the exports and the
+    download date as the release; without it the download is kept for later."""
     if importlib.util.find_spec(MCD_MODULE) is None:
         return LOADER_NOT_AVAILABLE
     module = importlib.import_module(MCD_MODULE)
     loader = getattr(module, staged.source.loader or "", None)
     if loader is None:
         return f"{LOADER_NOT_AVAILABLE} ({MCD_MODULE} has no {staged.source.loader})"
-    for path in staged.files:
-        result = loader(path)
-        releases: Iterable[ParsedRelease] = [result] if isinstance(result, ParsedRelease) else (result or [])
-        for parsed in releases:
-            run.reference(parsed)
+    folder = staged.files[0].parent
+    result = loader(folder, download_date(staged.files[0]))
+    releases: Iterable[ParsedRelease] = [result] if isinstance(result, ParsedRelease) else (result or [])
+    for parsed in releases:
+        run.reference(parsed)
     return "loaded"
+
+
+def download_date(path: Path) -> str:
+    """YYYY-MM-DD the file was fetched (its download record), else its modification date."""
+    try:
+        fetched = json.loads(path.with_name(path.name + ".json").read_text()).get("fetched_at", "")
+    except (OSError, ValueError):
+        fetched = ""
+    if re.match(r"^\d{4}-\d{2}-\d{2}", fetched):
+        return fetched[:10]
+    return time.strftime("%Y-%m-%d", time.gmtime(path.stat().st_mtime))

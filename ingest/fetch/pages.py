@@ -101,7 +101,7 @@ def pick_release(links: list[FileLink], quarter: str | None, source: Source) -> 
     if not links:
         raise ReleaseNotFound(f"no link on {source.page} matches {source.link.pattern}")
     if source.current_only:
-        return [links[0]]
+        return links  # each export once (matching_links dropped repeats)
     quarters = sorted({link.quarter for link in links if link.quarter}, reverse=True)
     wanted = quarter or quarters[0]
     chosen = [link for link in links if link.quarter == wanted]

@@ -215,11 +215,16 @@ def test_mcd_downloads_are_kept_when_the_loader_is_not_there(cms, quick_manifest
     if importlib.util.find_spec("ingest.loaders.mcd") is not None:
         pytest.skip("ingest.loaders.mcd is present: its own tests cover loading the MCD exports")
     data = tmp_path / "data"
-    assert fetch(data, cms.url, quick_manifest, "--only", "mcd_lcd", "mcd_article") == 0
+    assert fetch(data, cms.url, quick_manifest, "--only", "mcd") == 0
     err = capsys.readouterr().err
-    assert "downloaded mcd_lcd current: downloaded, loader not available" in err
-    assert (data / "downloads" / "mcd_lcd" / "current" / "current_lcd.zip").is_file()
+    assert "downloaded mcd current: downloaded, loader not available" in err
+    folder = data / "downloads" / "mcd" / "current"
+    assert sorted(p.name for p in folder.glob("*.zip")) == ["current_article.zip", "current_lcd.zip"]
     assert ("GET", "/medicare-coverage-database/downloads/exports/current_lcd.zip", "") in cms.log
+    # An export CMS replaces under the same name is revalidated (HEAD), not downloaded again while unchanged.
+    cms.log.clear()
+    assert fetch(data, cms.url, quick_manifest, "--only", "mcd") == 0
+    assert [m for m, p, _ in cms.log if p.endswith("current_lcd.zip")] == ["HEAD"]
 
 
 @pytest.mark.shared_data
@@ -271,14 +276,14 @@ def test_an_unreachable_host_names_each_source_and_its_manual_command(cms, quick
     closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     assert fetch(data, closed, quick_manifest, "--attempts", "2") == 3
     err = capsys.readouterr().err
-    assert "Could not fetch or load 10 of 10 sources" in err
+    assert "Could not fetch or load 9 of 9 sources" in err
     assert "what was loaded before keeps serving" in err
     for command in ("casepilot-ingest ptp", "casepilot-ingest mue", "casepilot-ingest hcpcs", "casepilot-ingest mpfs",
                     "casepilot-ingest addon", "--dataset ptp_hospital", "--dataset mue_dme"):
         assert command in err
     assert "Traceback" not in err
     # The first page tried (PTP) meets the closed port; the others on that host are not tried again.
-    assert err.count("was unreachable earlier in this run") == 9
+    assert err.count("was unreachable earlier in this run") == 8
     assert ReferenceStore(data).releases()["mue_practitioner"].version == "2026Q3"
 
 
@@ -323,7 +328,8 @@ def test_status_lists_every_kept_release_and_prune_keeps_the_newest(tmp_path, ca
     ("hcpcs", "/files/zip/july-2026-alpha-numeric-hcpcs-file.zip", "2026Q3"),
     ("addon", "/files/zip/add-code-edits-medicare-effective-06012026.zip", "2026Q2"),
     ("mpfs", "/files/zip/rvu26b-updated-05-01-2026.zip", "2026Q2"),
-    ("mcd_lcd", "https://downloads.cms.gov/medicare-coverage-database/downloads/exports/current_lcd.zip", None),
+    ("mcd", "https://downloads.cms.gov/medicare-coverage-database/downloads/exports/current_lcd.zip", None),
+    ("mcd", "https://downloads.cms.gov/medicare-coverage-database/downloads/exports/current_article.zip", None),
 ])
 def test_manifest_patterns_pick_cms_file_names(source, href, quarter):
     from ingest.fetch.manifest import load_manifest
