@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test install ingest serve bench
+.PHONY: run test install ingest fetch sources serve bench
 
 $(BIN)/python:
 	python3 -m venv $(VENV)
@@ -23,11 +23,27 @@ install: $(VENV)/.installed
 ingest: install
 	$(BIN)/casepilot-ingest all
 
+# The current official CMS files (ingest/fetch/sources.toml). Offline or blocked it says what it could not fetch
+# and how to load each file by hand; the run goes on with what is loaded (hence the leading '-').
+FETCH_ARGS ?= --attempts 3
+fetch: install
+	-$(BIN)/casepilot-ingest fetch $(FETCH_ARGS)
+
+# What the service will answer from: every release, and the datasets still missing.
+sources: install
+	$(BIN)/casepilot-ingest status
+
 serve: install
 	$(BIN)/casepilot-serve
 
-# Main job on the embedded default: ingest the bundled corpora (and ../shared/data when present), serve on :8000.
-run: ingest serve
+# Main job on the embedded default: the bundled corpora, the official CMS files when the network allows, the
+# files in ../shared/data for whatever fetch could not load (when that folder is there), then serve on :8000.
+run: install
+	$(BIN)/casepilot-ingest corpora
+	$(MAKE) --no-print-directory fetch
+	$(BIN)/casepilot-ingest shared --missing-only
+	$(MAKE) --no-print-directory sources
+	$(BIN)/casepilot-serve
 
 test: install
 	RAGAS_DO_NOT_TRACK=true HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)

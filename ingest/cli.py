@@ -1,14 +1,19 @@
 """casepilot-ingest: load official sources and the bundled corpora into the stores.
 
     casepilot-ingest all                      bundled corpora, ICD-10-CM, and ../shared/data when present
+    casepilot-ingest shared [--missing-only]  only ../shared/data (missing-only: datasets fetch did not load)
     casepilot-ingest corpora [--hcpcs FILE]   the project's corpora (CPT, modifiers, guidelines) + ICD-10-CM
     casepilot-ingest ptp FILE... --version 2026Q3 [--dataset ptp_hospital] [--strict]
     casepilot-ingest mue FILE --version 2026Q3 [--dataset mue_dme] [--strict]
     casepilot-ingest ncci-derived DIR --version 2026Q2
     casepilot-ingest hcpcs FILE [--version 2026-10]
     casepilot-ingest cpt-descriptors FILE --version 2026   (your licensed file; never commit it)
+    casepilot-ingest mpfs FILE [--version 2026Q3]           (PPRRVU: RVUyyX zip or PPRRVU*.csv)
+    casepilot-ingest addon FILE [--version 2026Q3]          (NCCI add-on code edits: zip, XLSX or CSV)
     casepilot-ingest documents PATH... --source NAME [--version V]
-    casepilot-ingest status
+    casepilot-ingest fetch [--quarter 2026Q3] [--only NAME...] [--base-url [NAME=]URL] [--reference-only]
+    casepilot-ingest status                   every release kept (the active one marked)
+    casepilot-ingest prune [--keep 4] [--dry-run]
 """
 
 from __future__ import annotations
@@ -51,8 +56,13 @@ class Run:
 
     def reference(self, parsed: ParsedRelease, total: int | None = None) -> LoadReport:
         task = self.progress.add_task(f"{parsed.dataset} {parsed.version}", total=total)
+        if not console.is_terminal:  # no live bars in a log: say what is being loaded, and when it is done
+            console.print(f"loading {parsed.dataset} {parsed.version} from {parsed.source_file}", highlight=False)
         report = write_release(self.settings.data_dir, parsed, strict=self.strict, force=self.force,
                                progress=lambda n: self.progress.advance(task, n))
+        if not console.is_terminal:
+            console.print(f"loaded {parsed.dataset} {parsed.version}: {report.rows:,} rows, "
+                          f"{report.rejected} malformed, {report.seconds:.1f} s", highlight=False)
         self.progress.update(task, total=report.rows, completed=report.rows)
         state = "unchanged" if report.skipped else (f"replaced {report.replaced}" if report.replaced else "loaded")
         self.rows.append(("reference", parsed.dataset, parsed.version, report.rows, report.rejected, state,
@@ -76,7 +86,12 @@ class Run:
 
     def passages(self, source: str, version: str, passages: list) -> None:
         task = self.progress.add_task(f"passages {source}", total=len(passages))
+        if not console.is_terminal:
+            console.print(f"embedding passages {source} {version}: {len(passages):,} passages", highlight=False)
         report = self.writer.write(source, version, passages, progress=lambda n: self.progress.advance(task, n))
+        if not console.is_terminal:
+            console.print(f"passages {source} {version}: {report.embedded:,} embedded, {report.unchanged:,} "
+                          f"unchanged, {report.seconds:.1f} s", highlight=False)
         state = f"embedded {report.embedded}, unchanged {report.unchanged}, removed {report.removed}"
         self.rows.append(("passages", source, version, report.passages, 0, state, report.seconds))
 
@@ -156,16 +171,20 @@ def ingest_documents(run: Run, paths: list[Path], source: str, version: str | No
     run.passages(source, version, passages)
 
 
-def ingest_shared(run: Run, shared: Path) -> None:
-    """The real CMS/CDC files beside the repository (read in place, never copied)."""
+def ingest_shared(run: Run, shared: Path, missing_only: bool = False) -> None:
+    """The real CMS/CDC files beside the repository (read in place, never copied). With ``missing_only``, only
+    datasets that have no active release yet (after `fetch`, the newer official files stay active)."""
     from ingest.loaders.ncci import load_mue_derived_json, load_ptp_derived_json
 
+    active = run.catalog.active("reference") if missing_only else {}
     derived = shared / "ncci_practitioner_2026q2_derived"
     if derived.exists():
-        run.reference(load_ptp_derived_json(sorted(derived.glob("ptp-*.json.gz")), "2026Q2"), total=2_140_693)
-        run.reference(load_mue_derived_json(derived / "mue.json.gz", "2026Q2"))
+        if "ptp_practitioner" not in active:
+            run.reference(load_ptp_derived_json(sorted(derived.glob("ptp-*.json.gz")), "2026Q2"), total=2_140_693)
+        if "mue_practitioner" not in active:
+            run.reference(load_mue_derived_json(derived / "mue.json.gz", "2026Q2"))
     hcpcs_zip = shared / "hcpcs_level2_2020_cms" / "2020-Alpha-Numeric-HCPCS-File.zip"
-    if hcpcs_zip.exists():
+    if hcpcs_zip.exists() and "hcpcs" not in active:
         ingest_hcpcs(run, hcpcs_zip, "2020")
     pdfs = sorted((shared / "hcpcs_level2_2019_cms").glob("*.pdf"))
     if pdfs:
@@ -173,15 +192,48 @@ def ingest_shared(run: Run, shared: Path) -> None:
 
 
 def show_status(settings: Settings) -> None:
+    """Every release kept, per dataset (the active one marked), then the passage sources."""
+    from ingest.fetch.releases import kept_releases
+
     catalog = Catalog(settings.data_dir)
-    table = Table(title=f"Active releases in {settings.data_dir}")
-    for column in ("store", "dataset", "version", "rows", "loaded at", "source"):
-        table.add_column(column)
-    for section in ("reference", "passages"):
-        for name, release in sorted(catalog.active(section).items()):
-            table.add_row(section, name, release.version, f"{release.rows:,}", release.loaded_at,
-                          release.source_file[-60:])
+    table = Table(title=f"Releases in {settings.data_dir} (* = active)")
+    for column in ("store", "dataset", "version", "rows", "size", "loaded at", "source"):
+        table.add_column(column, justify="right" if column in ("rows", "size") else "left")
+    for name, entries in kept_releases(settings.data_dir).items():
+        for entry in entries:
+            release = entry.release
+            size = (f"{entry.bytes / 1e6:,.1f} MB" if entry.bytes >= 1e6 else f"{entry.bytes / 1e3:,.0f} kB") \
+                if entry.bytes else "file missing"
+            table.add_row("reference", name, f"{release.version}{' *' if entry.active else ''}", f"{release.rows:,}",
+                          size, release.loaded_at, release.source_file[-60:])
+    for name, release in sorted(catalog.active("passages").items()):
+        table.add_row("passages", name, f"{release.version} *", f"{release.rows:,}", "", release.loaded_at,
+                      release.source_file[-60:])
     console.print(table)
+    active = catalog.active("reference")
+    missing = [name for name in DATASETS if name not in active and name != "cpt_licensed"]
+    if missing:
+        console.print(f"[yellow]Not loaded:[/] {', '.join(missing)}. Official CMS files: `casepilot-ingest fetch` "
+                      "(or `fetch --only NAME`); see README, Sources.", highlight=False)
+
+
+def prune_releases(settings: Settings, keep: int, dry_run: bool) -> int:
+    from ingest.fetch.releases import prune, prune_plan
+
+    try:
+        plan = prune_plan(settings.data_dir, keep) if dry_run else prune(settings.data_dir, keep,
+                                                                         settings.data_dir / "downloads")
+    except ValueError as error:
+        console.print(f"[red]error:[/] {error}")
+        return 2
+    verb = "would drop" if dry_run else "dropped"
+    for name, entries in plan.items():
+        for entry in entries:
+            console.print(f"{verb} {name} {entry.release.version} ({entry.release.rows:,} rows, loaded "
+                          f"{entry.release.loaded_at})", highlight=False)
+    if not plan:
+        console.print(f"nothing to prune: no dataset keeps more than {keep} release(s)", highlight=False)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("all")
     p.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
     p.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
+    p = sub.add_parser("shared", help="only the CMS files in ../shared/data")
+    p.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
+    p.add_argument("--missing-only", action="store_true", help="only datasets with no active release (after fetch)")
     p = sub.add_parser("corpora")
     p.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
     p.add_argument("--hcpcs", type=Path)
@@ -212,11 +267,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cpt-descriptors")
     p.add_argument("file", type=Path)
     p.add_argument("--version", required=True)
+    for name in ("mpfs", "addon"):
+        p = sub.add_parser(name)
+        p.add_argument("file", type=Path)
+        p.add_argument("--version", help="release label, e.g. 2026Q3 (else from the file name)")
     p = sub.add_parser("documents")
     p.add_argument("paths", type=Path, nargs="+")
     p.add_argument("--source", required=True, help="a short name, e.g. lcd-l33569")
     p.add_argument("--version")
-    sub.add_parser("status")
+    sub.add_parser("status", help="every release kept, the active one marked")
+    p = sub.add_parser("prune", help="drop old inactive releases (reference files and their cached downloads)")
+    p.add_argument("--keep", type=int, default=4, help="releases kept per dataset, the active one included")
+    p.add_argument("--dry-run", action="store_true", help="only say what would be dropped")
+    p = sub.add_parser("fetch", help="download the current official CMS files (sources.toml) and load them")
+    p.add_argument("--quarter", help="an older release where CMS still lists it, e.g. 2026Q2")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="these manifest sources only, e.g. ptp_practitioner")
+    p.add_argument("--base-url", action="append", metavar="[NAME=]URL",
+                   help="point a manifest base (cms, mcd) at a mirror; a bare URL sets every base")
+    p.add_argument("--manifest", type=Path, help="another sources.toml")
+    p.add_argument("--cache", type=Path, help="where downloads are kept (default DATA_DIR/downloads)")
+    p.add_argument("--attempts", type=int, help="attempts per file (default from the manifest)")
+    p.add_argument("--reference-only", action="store_true",
+                   help="skip HCPCS passages (no embedding; works while the server holds the vector store)")
     return parser
 
 
@@ -229,6 +301,11 @@ def dispatch(args: argparse.Namespace, run: Run) -> None:
             ingest_shared(run, args.shared)
         else:
             console.print(f"[yellow]{args.shared} is absent: loaded the bundled corpora only[/]")
+    elif args.command == "shared":
+        if args.shared.exists():
+            ingest_shared(run, args.shared, missing_only=args.missing_only)
+        else:
+            console.print(f"[yellow]{args.shared} is absent: nothing loaded from it[/]")
     elif args.command == "corpora":
         ingest_corpora(run, args.corpora, args.hcpcs, icd10cm=not args.no_icd10cm)
     elif args.command == "ptp":
@@ -247,6 +324,52 @@ def dispatch(args: argparse.Namespace, run: Run) -> None:
         run.reference(load_cpt_descriptors(args.file, args.version))
     elif args.command == "documents":
         ingest_documents(run, args.paths, args.source, args.version)
+    elif args.command == "mpfs":
+        from ingest.loaders.mpfs import load_pprrvu
+
+        run.reference(load_pprrvu(args.file, args.version, keep_cpt_descriptions=cpt_licensed(run.settings)))
+    elif args.command == "addon":
+        from ingest.loaders.addon import load_addon
+
+        run.reference(load_addon(args.file, args.version))
+
+
+def cpt_licensed(settings: Settings) -> bool:
+    """A licensed CPT descriptor file is loaded: only then may AMA descriptor text (PPRRVU's) be stored."""
+    return "cpt_licensed" in Catalog(settings.data_dir).active("reference")
+
+
+def fetch_command(args: argparse.Namespace, settings: Settings) -> int:
+    import dataclasses
+
+    from ingest.fetch.manifest import MANIFEST, ManifestError, load_manifest
+    from ingest.fetch.pages import normalise_quarter
+    from ingest.fetch.run import fetch, print_report
+
+    try:
+        quarter = normalise_quarter(args.quarter) if args.quarter else None
+        manifest = load_manifest(args.manifest or MANIFEST, args.base_url)
+        sources = manifest.select(args.only)
+    except (ManifestError, ValueError) as error:
+        console.print(f"[red]error:[/] {error}")
+        return 2
+    if args.attempts:
+        manifest = dataclasses.replace(manifest, download=dataclasses.replace(manifest.download,
+                                                                              attempts=args.attempts))
+    run = Run(settings, strict=args.strict, force=args.force)
+    started = time.perf_counter()
+    try:
+        report = fetch(run, manifest, sources, args.cache or settings.data_dir / "downloads", console,
+                       quarter=quarter, reference_only=args.reference_only)
+    except VectorStoreBusy as error:
+        console.print(f"[red]error:[/] {error} (use --reference-only while the server runs)")
+        return 2
+    finally:
+        run.close()
+    if run.rows:
+        run.summary(started)
+    print_report(report, console)
+    return report.exit_code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -257,6 +380,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "status":
         show_status(settings)
         return 0
+    if args.command == "fetch":
+        return fetch_command(args, settings)
+    if args.command == "prune":
+        return prune_releases(settings, args.keep, args.dry_run)
     run = Run(settings, strict=args.strict, force=args.force)
     started = time.perf_counter()
     try:

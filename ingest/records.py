@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Union
 
-from rag.stores.schema import CodeRecord, MueLimit, PtpEdit
+from rag.stores.schema import AddonEdit, CodeRecord, MpfsIndicators, MueLimit, PtpEdit
 
-Record = Union[CodeRecord, PtpEdit, MueLimit]
+Record = Union[CodeRecord, PtpEdit, MueLimit, MpfsIndicators, AddonEdit]
 
 
 class IngestError(Exception):

@@ -26,6 +26,7 @@ from rag.findings.codes import check_code, code_citation
 from rag.findings.common import absence_citation, format_date, table_name
 from rag.findings.mue import mue_citation, mue_finding
 from rag.findings.ptp import ptp_citation, ptp_finding, ptp_heading
+from rag.findings_mpfs import AddonWithoutPrimary, addon_citation, addons_without_primary
 from rag.stores.reference import ReferenceStore
 from rag.stores.schema import DATASETS
 
@@ -102,6 +103,7 @@ class ClaimCheck(BaseModel):
     ptp: list[PtpConflict] = Field(default_factory=list)
     mue: list[MueExcess] = Field(default_factory=list)
     codes: list[CodeProblem] = Field(default_factory=list)
+    addons: list[AddonWithoutPrimary] = Field(default_factory=list, description="add-on codes without a primary")
     checked: list[CodeCheck] = Field(default_factory=list, description="every line's code, checked")
     notes: list[str] = Field(default_factory=list)
     citations: list[Citation] = Field(default_factory=list, description="every citation, numbered [n]")
@@ -132,9 +134,11 @@ class ClaimChecker:
         usable = [i for i, line in enumerate(lines) if checks[line.code].status != "unknown"]
         self._ptp(lines, dates, usable, ptp_dataset, result)
         self._mue(lines, dates, usable, mue_dataset, result)
+        self._addons(lines, dates, result)
         result.checked = list(checks.values())
         result.clean = not (any(c.outcome == "denied" for c in result.ptp) or result.mue
-                            or any(p.kind == "code" for p in result.codes))
+                            or any(p.kind == "code" for p in result.codes)
+                            or any(a.severity == "denied" for a in result.addons))
         for number, citation in enumerate(result.citations, start=1):
             citation.marker = number
         return result
@@ -221,6 +225,15 @@ class ClaimChecker:
         return "denied", None, (f"{head} Modifier indicator 1: {f.column2} is not paid with {f.column1} unless an "
                                 f"NCCI-associated modifier (e.g. 59, XE, XP, XS, XU) on the {f.column2} line "
                                 f"documents a distinct service.{hint}")
+
+    # ------------------------------------------------------------ add-on codes (rag/findings_mpfs.py)
+
+    def _addons(self, lines: Sequence[ClaimLine], dates: list[date], result: ClaimCheck) -> None:
+        # Every line: a code listed in the add-on edit file exists even where no code set describes it.
+        claim = [(i, line.code, _yyyymmdd(dates[i])) for i, line in enumerate(lines)]
+        for problem, sourced in addons_without_primary(self.store, claim):
+            problem.citation = self._cite(result, addon_citation(sourced))
+            result.addons.append(problem)
 
     # ------------------------------------------------------------ MUE
 

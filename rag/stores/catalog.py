@@ -68,6 +68,19 @@ class Catalog:
             self._write(data)
         return previous
 
+    def forget(self, section: str, name: str, versions: set[str]) -> list[Release]:
+        """Drop inactive ``versions`` of ``name`` from its history (the active release is never dropped)."""
+        with self.locked():
+            data = self.read()
+            entry = data.get(section, {}).get(name)
+            if not entry:
+                return []
+            active = (entry.get("active") or {}).get("version")
+            dropped = [h for h in entry["history"] if h["version"] in versions and h["version"] != active]
+            entry["history"] = [h for h in entry["history"] if h not in dropped]
+            self._write(data)
+        return [Release(**h) for h in dropped]
+
     def _write(self, data: dict) -> None:
         fd, tmp = tempfile.mkstemp(dir=self.data_dir, prefix=".catalog-", suffix=".json")
         with os.fdopen(fd, "w") as handle:

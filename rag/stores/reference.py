@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from rag.stores.catalog import Catalog
-from rag.stores.schema import DATASETS, NO_DATE, CodeRecord, MueLimit, PtpEdit, Release
+from rag.stores.schema import DATASETS, NO_DATE, AddonEdit, CodeRecord, MpfsIndicators, MueLimit, PtpEdit, Release
 
 T = TypeVar("T")
 
@@ -240,4 +240,33 @@ class ReferenceStore:
             for row in connection.execute("SELECT code, value, adjudication_indicator, rationale, row FROM mue "
                                           "WHERE code = ?", (code,)):
                 found.append(Sourced(MueLimit(*tuple(row)), release))
+        return found
+
+    # ------------------------------------------------------------ fee schedule indicators, add-on code edits
+
+    def mpfs(self, code: str) -> list[Sourced[MpfsIndicators]]:
+        """The PPRRVU rows of ``code``: the global service first, then its modifiers (26, TC, 53 ...)."""
+        found = []
+        for connection, release in self._of_kind("mpfs"):
+            rows = connection.execute(f"SELECT {', '.join(MpfsIndicators._fields)} FROM mpfs WHERE code = ? "
+                                      "ORDER BY modifier != '', modifier", (code,))
+            found.extend(Sourced(MpfsIndicators(*tuple(row)), release) for row in rows)
+        return found
+
+    def addon_primaries(self, addon: str) -> list[Sourced[AddonEdit]]:
+        """Every add-on code edit of ``addon``: its primary codes (none listed for edit type 2)."""
+        return self._addon_edits("addon", addon)
+
+    def addons_of(self, primary: str) -> list[Sourced[AddonEdit]]:
+        """Every add-on code edit that lists ``primary`` as a primary code."""
+        return self._addon_edits("primary_code", primary)
+
+    def _addon_edits(self, column: str, code: str) -> list[Sourced[AddonEdit]]:
+        found = []
+        for connection, release in self._of_kind("addon"):
+            rows = connection.execute(
+                "SELECT addon, primary_code, edit_type, effective_date, deletion_date, addon_deletion_date, "
+                f"primary_deletion_date, notes, row FROM addon WHERE {column} = ? ORDER BY addon, primary_code, row",
+                (code,))
+            found.extend(Sourced(AddonEdit(*tuple(row)), release) for row in rows)
         return found

@@ -14,7 +14,7 @@ from typing import Literal, NamedTuple
 
 # ---------------------------------------------------------------- reference store
 
-Kind = Literal["codes", "ptp", "mue"]
+Kind = Literal["codes", "ptp", "mue", "mpfs", "addon"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,11 @@ DATASETS: dict[str, DatasetSpec] = {
                     "https://www.cms.gov/medicare/coding-billing/national-correct-coding-initiative-ncci-edits/medicare-ncci-medically-unlikely-edits"),
         DatasetSpec("mue_dme", "mue", "Medicare NCCI MUE table, DME supplier services",
                     "https://www.cms.gov/medicare/coding-billing/national-correct-coding-initiative-ncci-edits/medicare-ncci-medically-unlikely-edits"),
+        # ---- fee schedule indicators and add-on code edits (ingest/loaders/mpfs.py, addon.py)
+        DatasetSpec("mpfs", "mpfs", "Medicare Physician Fee Schedule relative value file (PPRRVU)",
+                    "https://www.cms.gov/medicare/payment/fee-schedules/physician/pfs-relative-value-files"),
+        DatasetSpec("addon", "addon", "Medicare NCCI add-on code edits",
+                    "https://www.cms.gov/medicare/coding-billing/national-correct-coding-initiative-ncci-edits/medicare-ncci-add-code-edits"),
     ]
 }
 
@@ -122,6 +127,51 @@ class MueLimit(NamedTuple):
     row: int = 0
 
 
+class MpfsIndicators(NamedTuple):
+    """One PPRRVU row's payment policy indicators, as CMS codes them (meanings: rag/findings_mpfs.py).
+
+    ``description`` stays empty for CPT codes unless a licensed CPT file is loaded (AMA text)."""
+
+    code: str
+    modifier: str  # "" for the global service; 26, TC, 53 ...
+    status: str  # A active, B bundled, C carrier priced, I not valid for Medicare ...
+    global_days: str  # 000, 010, 090, MMM, XXX, YYY, ZZZ
+    pctc: str  # 0-9
+    multiple_procedure: str  # 0-9
+    bilateral: str  # 0-3, 9
+    assistant: str  # 0-2, 9
+    co_surgeon: str  # 0-2, 9
+    team: str  # 0-2, 9
+    work_rvu: float | None
+    facility_total_rvu: float | None
+    nonfacility_total_rvu: float | None
+    pre_op: float | None  # share of the global package (0-1)
+    intra_op: float | None
+    post_op: float | None
+    endoscopic_base: str
+    conversion_factor: float | None
+    description: str = ""
+    row: int = 0
+
+
+class AddonEdit(NamedTuple):
+    """One NCCI add-on code edit: ``addon`` is paid only with ``primary`` (edit type 1; type 3: with it or a
+    primary the contractor accepts); type 2 lists no primary ("" here): the contractor decides."""
+
+    addon: str
+    primary: str
+    edit_type: int  # 1, 2 or 3
+    effective_date: int  # YYYYMMDD of the edit
+    deletion_date: int  # NO_DATE while in force
+    addon_deletion_date: int
+    primary_deletion_date: int
+    notes: str = ""
+    row: int = 0
+
+    def active_on(self, date: int) -> bool:
+        return self.effective_date <= date <= self.deletion_date
+
+
 @dataclass(frozen=True)
 class Release:
     """One loaded version of one dataset, as the catalog records it."""
@@ -152,6 +202,17 @@ REFERENCE_DDL: dict[str, str] = {
         CREATE TABLE mue (
             code TEXT NOT NULL, value INTEGER NOT NULL, adjudication_indicator INTEGER NOT NULL,
             rationale TEXT, row INTEGER NOT NULL)""",
+    "mpfs": """
+        CREATE TABLE mpfs (
+            code TEXT NOT NULL, modifier TEXT NOT NULL, status TEXT, global_days TEXT, pctc TEXT,
+            multiple_procedure TEXT, bilateral TEXT, assistant TEXT, co_surgeon TEXT, team TEXT, work_rvu REAL,
+            facility_total_rvu REAL, nonfacility_total_rvu REAL, pre_op REAL, intra_op REAL, post_op REAL,
+            endoscopic_base TEXT, conversion_factor REAL, description TEXT, row INTEGER NOT NULL)""",
+    "addon": """
+        CREATE TABLE addon (
+            addon TEXT NOT NULL, primary_code TEXT NOT NULL, edit_type INTEGER NOT NULL,
+            effective_date INTEGER NOT NULL, deletion_date INTEGER NOT NULL, addon_deletion_date INTEGER NOT NULL,
+            primary_deletion_date INTEGER NOT NULL, notes TEXT, row INTEGER NOT NULL)""",
 }
 
 # Indexes are built after the bulk insert: sorting once is far cheaper than maintaining them per row.
@@ -159,6 +220,8 @@ REFERENCE_INDEXES: dict[str, list[str]] = {
     "codes": ["CREATE INDEX codes_by_code ON codes(code)"],
     "ptp": ["CREATE INDEX ptp_by_column2 ON ptp(column2)"],  # the primary key serves column 1
     "mue": ["CREATE INDEX mue_by_code ON mue(code)"],
+    "mpfs": ["CREATE INDEX mpfs_by_code ON mpfs(code)"],
+    "addon": ["CREATE INDEX addon_by_addon ON addon(addon)", "CREATE INDEX addon_by_primary ON addon(primary_code)"],
 }
 
 # ---------------------------------------------------------------- vector store
