@@ -48,6 +48,9 @@ DATASETS: dict[str, DatasetSpec] = {
                     "https://www.cms.gov/medicare/coding-billing/national-correct-coding-initiative-ncci-edits/medicare-ncci-medically-unlikely-edits"),
         DatasetSpec("mue_dme", "mue", "Medicare NCCI MUE table, DME supplier services",
                     "https://www.cms.gov/medicare/coding-billing/national-correct-coding-initiative-ncci-edits/medicare-ncci-medically-unlikely-edits"),
+        # ---- reference tables written for the project (facts only): deleted CPT codes with dates and replacements
+        DatasetSpec("cpt_deleted", "codes", "CasePilot table of deleted CPT codes (AMA/CMS annual change notes)",
+                    "https://www.ama-assn.org/practice-management/cpt"),
     ]
 }
 
