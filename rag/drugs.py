@@ -36,13 +36,14 @@ UNIT_ALIASES = {
     "meq": "meq", "dose": "dose", "doses": "dose", "injection": "injection", "injections": "injection",
 }
 # Words a coder types around a drug name that must never be taken for a misspelt drug.
-NOT_DRUG_NAMES = frozenset("""
+_NOT_DRUG_WORDS = """
     units unit injection inject injected injections code codes hcpcs dose doses what which how many bill billed
     billing given gave patient with without and the for per vial vials given mg mcg total waste wasted modifier
     infusion push drip intramuscular intravenous subcutaneous shot shots depot single multiple daily week
     chronic acute clinic clinical cancer tumor fracture medical medicare medicaid covered coverage denied denial
     office visit visits modifier modifiers bundled bundle global surgery screening preventive diagnosis
-    history status severe moderate mild initial subsequent sequela bilateral unilateral right left""".split())
+    history status severe moderate mild initial subsequent sequela bilateral unilateral right left"""
+NOT_DRUG_NAMES = frozenset(_NOT_DRUG_WORDS.split())
 
 
 class DoseError(ValueError):
@@ -137,7 +138,7 @@ class DrugTable:
         key = _normalise(name)
         if not key:
             return
-        known_kind, known = self._by_name.setdefault(key, (kind, []))
+        _, known = self._by_name.setdefault(key, (kind, []))
         if code not in known:
             known.append(code)
 
@@ -233,10 +234,10 @@ _NUMBER = r"(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?|\.\d+)"
 _UNIT = r"(mcg|µg|ug|micrograms?|mg|mgs|milligrams?|gm|gms|grams?|g|units?|iu|u|meq|ml|cc|doses?|injections?)"
 _VOLUME_OF_CONCENTRATION = re.compile(
     rf"(?<![\w.]){_NUMBER}\s*(ml|cc)\s*(?:of|x|@|at)?\s*(?:a\s+|the\s+)?{_NUMBER}\s*{_UNIT}\s*(?:/|per)\s*(ml|cc)\b",
-    re.I)
+    re.IGNORECASE)
 _CONCENTRATION_THEN_VOLUME = re.compile(
-    rf"(?<![\w.]){_NUMBER}\s*{_UNIT}\s*(?:/|per)\s*(?:ml|cc)\b\s*[,x]?\s*(?:vial\s*,?\s*)?{_NUMBER}\s*(ml|cc)\b", re.I)
-_AMOUNT = re.compile(rf"(?<![\w.]){_NUMBER}\s*{_UNIT}(?![\w/])(?!\s*/\s*(?:kg|m2|ml|cc)\b)", re.I)
+    rf"(?<![\w.]){_NUMBER}\s*{_UNIT}\s*(?:/|per)\s*(?:ml|cc)\b\s*[,x]?\s*(?:vial\s*,?\s*)?{_NUMBER}\s*(ml|cc)\b", re.IGNORECASE)
+_AMOUNT = re.compile(rf"(?<![\w.]){_NUMBER}\s*{_UNIT}(?![\w/])(?!\s*/\s*(?:kg|m2|ml|cc)\b)", re.IGNORECASE)
 
 
 def _number(text: str) -> float:
