@@ -124,6 +124,13 @@ def ingest_corpora(run: Run, corpora: Path, hcpcs: Path | None = None, icd10cm: 
         run.passages(source, parsed.version,
                      code_passages(records, source, parsed.version, DATASETS[parsed.dataset].official_url,
                                    parsed.source_file))
+    deleted_table = corpora / "cpt" / "deleted_codes.csv"
+    if deleted_table.is_file():  # reference facts only: deleted codes get no passage of their own
+        from ingest.loaders.deleted_codes import load_deleted_cpt
+
+        parsed = load_deleted_cpt(deleted_table)
+        parsed.items = [r for r in parsed.items if not _is_error(r, run)]
+        run.reference(parsed)
     guideline_files = sorted((corpora / "guidelines").glob("*.md"))
     guideline_files = [p for p in guideline_files if p.name.lower() != "readme.md"]
     version = corpus_version(guideline_files)

@@ -53,6 +53,9 @@ DATASETS: dict[str, DatasetSpec] = {
                     "https://www.cms.gov/medicare/payment/fee-schedules/physician/pfs-relative-value-files"),
         DatasetSpec("addon", "addon", "Medicare NCCI add-on code edits",
                     "https://www.cms.gov/medicare/coding-billing/national-correct-coding-initiative-ncci-edits/medicare-ncci-add-code-edits"),
+        # ---- reference tables written for the project (facts only): deleted CPT codes with dates and replacements
+        DatasetSpec("cpt_deleted", "codes", "CasePilot table of deleted CPT codes (AMA/CMS annual change notes)",
+                    "https://www.ama-assn.org/practice-management/cpt"),
     ]
 }
 
