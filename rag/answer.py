@@ -6,7 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Intent = Literal["code_lookup", "pair_check", "units", "modifier", "coverage", "guideline", "open"]
+Intent = Literal["code_lookup", "which_code", "pair_check", "units", "modifier", "coverage", "guideline", "open",
+                 "out_of_scope"]
+Tool = Literal["code_lookup", "which_code", "drug_units", "pair_check", "units", "modifier", "coverage", "retrieval",
+               "out_of_scope", "clarify"]
 CodeStatus = Literal["valid", "deleted", "unknown"]
 
 
@@ -72,12 +75,20 @@ class MueFinding(BaseModel):
     row: int
 
 
+class PlanStep(BaseModel):
+    """One tool the answer ran, and why: the plan is part of every answer."""
+
+    tool: Tool
+    why: str
+
+
 class Answer(BaseModel):
     answer: str
     sentences: list[Sentence]
     citations: list[Citation]
     codes: list[CodeCheck] = Field(default_factory=list, description="every code in question and answer, checked")
     intents: list[Intent]
+    plan: list[PlanStep] = Field(default_factory=list, description="the tools that ran for this answer, and why")
     abstained: bool = False
     removed_codes: list[str] = Field(default_factory=list, description="codes the guard took out of the answer")
     ptp: list[PtpFinding] = Field(default_factory=list)

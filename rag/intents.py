@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from rag.answer import Intent
 from rag.codes import Recognized, recognize
+from rag.scope import out_of_scope
+from rag.which_code import asks_which_code, wanted_code_sets
 
 PAIR_WORDS = re.compile(r"\b(together|bundl\w*|same (day|session|encounter|claim)|ncci|ptp|edits?|separately|"
                         r"both|along with|column ?[12]|pair|conflict|mutually exclusive|with)\b", re.I)
@@ -62,6 +64,8 @@ class Understood:
 
 def understand(question: str) -> Understood:
     recognized = recognize(question)
+    if out_of_scope(question):
+        return Understood(question, recognized, ["out_of_scope"])
     procedures = [m for m in recognized.codes if m.code_set in ("CPT", "HCPCS") and not m.alternative]
     intents: list[Intent] = []
     if len(procedures) >= 2 and (PAIR_WORDS.search(question) or BILLING_VERBS.search(question)):
@@ -80,8 +84,8 @@ def understand(question: str) -> Understood:
         if HOW_TO.search(question) or len(residual) >= 2 or "difference" in residual:
             intents.append("guideline")
     else:
-        if CODE_REQUEST.search(question):
-            intents.append("open")
+        if asks_which_code(question) or CODE_REQUEST.search(question) or wanted_code_sets(question):
+            intents.append("which_code")
         if GUIDELINE_WORDS.search(question):
             intents.append("guideline")
     if not intents:

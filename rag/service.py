@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterator, Literal, Sequence
 
-from rag.answer import Answer, Citation, CodeCheck, CodeHit, Sentence
+from rag.answer import Answer, Citation, CodeCheck, CodeHit, PlanStep, Sentence
 from rag.case2code import CodeSearch
 from rag.compose import CitationBook, attribute_citations, compose_extractive, last_sentence_end, render
 from rag.exact import ExactResult, mue_facts, pair_facts
@@ -19,13 +19,15 @@ from rag.findings.codes import check_code, code_facts, listing_facts
 from rag.findings.common import Fact
 from rag.findings.modifiers import modifier_facts
 from rag.guard import Guarded, guard_codes
-from rag.intents import Understood, understand
+from rag.intents import UNIT_WORDS, Understood, understand
+from rag.scope import REFUSAL
 from rag.providers.llm import Generator
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
 from rag.stores.reference import ReferenceStore
 from rag.stores.vectors import Hit
 from rag.timing import Timings
+from rag.which_code import WhichCode
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,7 @@ class Evidence:
     hits: list[Hit]
     service_date: int | None
     suggested: dict[str, CodeCheck] = field(default_factory=dict)  # "Did you mean" codes, checked too
+    plan: list[PlanStep] = field(default_factory=list)
 
 
 @dataclass
@@ -81,6 +84,7 @@ class QueryService:
                  generator: Generator | None = None, code_search: CodeSearch | None = None):
         self.settings, self.reference, self.retriever, self.generator = settings, reference, retriever, generator
         self.code_search = code_search or CodeSearch(reference, retriever)
+        self.which_code = WhichCode(reference, self.code_search)
 
     def ready(self) -> bool:
         return self.reference.is_loaded() and self.retriever is not None and bool(self.retriever.active_releases())
@@ -96,9 +100,13 @@ class QueryService:
     def gather(self, question: str, *, codes: Sequence[str] = (), top_k: int | None = None,
                timings: Timings | None = None) -> Evidence:
         timings = timings or Timings()
+        plan: list[PlanStep] = []
         with timings.measure("exact_ms"):
             understood = understand(" ".join([question, *codes]) if codes else question)
             recognized = understood.recognized
+            if understood.intents == ["out_of_scope"]:
+                plan.append(PlanStep(tool="out_of_scope", why="a clinical or treatment question, not coding"))
+                return Evidence(understood, [], ExactResult(), {}, [], None, plan=plan)
             checks: dict[str, CodeCheck] = {}
             for mention in recognized.codes:
                 result = self.check(mention.code, mention.code_set, suggest=not mention.alternative)
@@ -114,16 +122,35 @@ class QueryService:
             if "pair_check" in intents:
                 exact = pair_facts(self.reference, procedures, service_date)
                 facts += exact.facts
+                plan.append(PlanStep(tool="pair_check", why=f"NCCI PTP tables for {', '.join(procedures)}"))
             if "units" in intents:
                 units = mue_facts(self.reference, procedures, recognized.units)
                 exact.mue, facts = units.mue, facts + units.facts
+                plan.append(PlanStep(tool="units", why=f"MUE tables for {', '.join(procedures)}"))
             if "modifier" in intents:
                 facts += modifier_facts(self.reference, recognized.modifiers)
+                plan.append(PlanStep(tool="modifier", why="modifier guidance for "
+                                     + (", ".join(recognized.modifiers) or "the modifier named")))
             if "code_lookup" in intents or (valid and not facts):
                 for code in valid:
                     facts += code_facts(self.reference, code) or listing_facts(self.reference, code)
+                if valid:
+                    plan.append(PlanStep(tool="code_lookup", why=f"the code sets for {', '.join(valid)}"))
+            answered_from_words = False
+            if not recognized.codes and ("which_code" in intents or UNIT_WORDS.search(question)):
+                found = self.which_code.answer(question)
+                if found.facts:
+                    facts += found.facts
+                    answered_from_words = True
+                    tool = "drug_units" if found.code_sets == ["HCPCS"] and found.query and \
+                        not found.query[:1].isdigit() and found.facts[0].text.startswith("The HCPCS code for") \
+                        else "which_code"
+                    plan.append(PlanStep(tool=tool, why=f"code search for \"{found.query}\" in "
+                                         + (", ".join(found.code_sets) if found.code_sets else "every code set")))
+                    for code in found.codes:
+                        checks.setdefault(code, self.check(code, suggest=False))
         hits: list[Hit] = []
-        needs_retrieval = bool(set(intents) & RETRIEVAL_INTENTS) or not facts
+        needs_retrieval = (bool(set(intents) & RETRIEVAL_INTENTS) or not facts) and not answered_from_words
         if checks and not valid:
             needs_retrieval = False  # every code named is unknown: the answer is "not found", whatever else
         if needs_retrieval and self.retriever is not None:
@@ -131,7 +158,9 @@ class QueryService:
                                                 boost_codes=valid + recognized.modifiers)
             hits = retrieved.hits
             timings.add({"embed_ms": retrieved.embed_ms, "search_ms": retrieved.search_ms, **retrieved.timings})
-        return Evidence(understood, facts, exact, checks, hits, service_date)
+            plan.append(PlanStep(tool="coverage" if "coverage" in intents else "retrieval",
+                                 why="guideline and coverage passages (hybrid search)"))
+        return Evidence(understood, facts, exact, checks, hits, service_date, plan=plan)
 
     def _weak(self, evidence: Evidence) -> bool:
         if evidence.checks and all(c.status == "unknown" for c in evidence.checks.values()):
@@ -150,7 +179,7 @@ class QueryService:
         question = clean_question(question, self.settings.max_question_chars)
         evidence = self.gather(question, codes=codes, top_k=top_k, timings=timings)
         book = CitationBook()
-        if self._weak(evidence):
+        if evidence.understood.intents == ["out_of_scope"] or self._weak(evidence):
             return Prepared(question, evidence, book, [], True, timings)
         with timings.measure("compose_ms"):
             drafts = compose_extractive(question, evidence.facts, evidence.hits, list(evidence.checks), book)
@@ -188,7 +217,8 @@ class QueryService:
         notes = self._not_found_notes(evidence, book)
         abstained = guarded is None or not guarded.sentences
         if abstained:
-            sentences = notes or [Sentence(text=ABSTENTION)]
+            refusal = evidence.understood.intents == ["out_of_scope"]
+            sentences = notes or [Sentence(text=REFUSAL if refusal else ABSTENTION)]
             checks = {**evidence.checks, **evidence.suggested}
         else:
             assert guarded is not None
@@ -198,7 +228,8 @@ class QueryService:
         prepared.timings.total()
         return Answer(answer=render(sentences), sentences=sentences,
                       citations=[c for c in book.citations if c.marker in used_markers],
-                      codes=list(checks.values()), intents=evidence.understood.intents, abstained=abstained,
+                      codes=list(checks.values()), intents=evidence.understood.intents, plan=evidence.plan,
+                      abstained=abstained,
                       removed_codes=[] if abstained or guarded is None else guarded.removed,
                       ptp=[] if abstained else evidence.exact.ptp, mue=[] if abstained else evidence.exact.mue,
                       generator="extractive" if abstained else generator, timings_ms=prepared.timings.rounded())

@@ -32,6 +32,8 @@ def listing_citation(sourced: Sourced[None], code: str) -> Citation:
 def code_sentence(sourced: Sourced[CodeRecord]) -> str:
     record = sourced.fact
     code = record.code
+    if sourced.release.dataset == "cpt_deleted":
+        return f"CPT {code} is a deleted code. {record.lay_description}"
     if sourced.release.dataset == "cpt":
         text = f"CPT {code} ({record.family}, {record.code_range}), in plain words: {record.lay_description}"
     elif record.code_set == "MODIFIER" and sourced.release.dataset == "modifiers":
@@ -44,8 +46,10 @@ def code_sentence(sourced: Sourced[CodeRecord]) -> str:
 
 
 def code_facts(store: ReferenceStore, code: str) -> list[Fact]:
-    """A fact per code set row of ``code``, the licensed CPT descriptor first."""
-    found = sorted(store.lookup_code(code), key=lambda s: s.release.dataset != "cpt_licensed")
+    """A fact per code set row of ``code``: a deletion or termination first (it is what a coder must see), then
+    the licensed CPT descriptor, then the rest."""
+    found = sorted(store.lookup_code(code), key=lambda s: (s.fact.termination_date is None,
+                                                          s.release.dataset != "cpt_licensed"))
     return [Fact(code_sentence(sourced), code_citation(sourced), (code,)) for sourced in found]
 
 

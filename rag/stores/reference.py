@@ -142,6 +142,15 @@ class ReferenceStore:
             self._code_sets_by_release[key] = frozenset(row[0] for row in rows)
         return self._code_sets_by_release[key]
 
+    def descendants(self, code: str, code_set: str, limit: int = 200) -> list[Sourced[CodeRecord]]:
+        """The codes below ``code`` in a hierarchical code set (ICD-10-CM: R10.1 -> R10.10, R10.11 ...)."""
+        found: list[Sourced[CodeRecord]] = []
+        for connection, release in self._of_kind("codes"):
+            rows = connection.execute("SELECT * FROM codes WHERE code > ? AND code < ? AND code_set = ? ORDER BY code "
+                                      "LIMIT ?", (code, code + "\uffff", code_set, limit))
+            found.extend(Sourced(_code_record(row), release) for row in rows)
+        return found
+
     def neighbours(self, code: str, code_set: str) -> tuple[str | None, str | None]:
         """The codes just before and just after ``code`` in its code set (in code order, across the loaded code
         files), for previous/next navigation; None at either end."""

@@ -1,0 +1,213 @@
+"""Which code, from words: "dx code for asthma w/ exacerbation", "J code for Solu-Medrol 125 mg".
+
+The question's words (abbreviations spelt out, the routing words taken off) go to code search in the code set
+the question names (ICD-10-CM for dx/diagnosis/icd, HCPCS for j code/hcpcs, CPT for cpt), or in every set. The
+answer leads with the best code and its descriptor, then at most two alternatives. ICD-10-CM answers give
+billable codes: a category or header is named as not billable, with its billable children; the tabular
+"use additional code" and "code also" notes and the 7th-character rule are stated where they apply. A drug
+name reaches its HCPCS code through the project's brand/generic table, and a dose gives the units."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rag.abbreviations import expand
+from rag.case2code import CodeSearch, descriptor_match
+from rag.drugs import DrugTable, code_lines_for_dose, load_drug_table, parse_doses
+from rag.findings.codes import CODE_SET_LABELS, code_citation, describe
+from rag.findings.common import Fact
+from rag.findings.mue import mue_citation, mue_finding, mue_sentence
+from rag.stores.reference import ReferenceStore, Sourced
+from rag.stores.schema import CodeRecord
+
+CODE_SET_HINTS = (
+    ("ICD10CM", re.compile(r"\b(dx|icd[- ]?10(?:[- ]?cm)?|icd|diagnos[ie]s|diagnosis code|diag)\b", re.I)),
+    ("HCPCS", re.compile(r"\b(hcpcs|j[- ]?codes?|level ii|drug code|dme code|supply code)\b", re.I)),
+    ("CPT", re.compile(r"\b(cpt|procedure code)\b", re.I)),
+)
+WHICH_CODE = re.compile(
+    r"\b(?:(?:which|what)\s+(?:\w+\s+){0,3}codes?\b(?!\s+(?:gets?|is paid|pairs?))|codes?\s+(?:for|to use|describes?)\b|"
+    r"how (?:do|should|would) (?:i|we|you) code\b|what do (?:i|we) bill for\b|(?:dx|icd|icd-?10(?:-?cm)?|hcpcs|cpt|"
+    r"j[- ]?)codes?\s+(?:for|of)?\b|^\s*(?:dx|icd-?10(?:-?cm)?|diagnosis)\b)", re.I)
+ROUTING = re.compile(
+    r"\b(icd[- ]?10(?:[- ]?cm)?|j[- ]?codes?|what|which|is|are|the|a|an|do|does|i|we|you|bill|billed|use|code|codes|"
+    r"coding|for|of|to|me|please|dx|icd|cm|hcpcs|cpt|diagnosis|diagnoses|procedure|correct|"
+    r"how|should|would|can|could|report|reported|find|give|tell|need|there|it|this|that|s|quick|question)\b|[?!.,:;]",
+    re.I)
+ALTERNATIVES = 2
+ALTERNATIVE_MATCH = 0.75  # an alternative must match the question about as well as the lead does
+NOTE_CHARS = 220
+
+
+@dataclass
+class WhichCodeResult:
+    facts: list[Fact] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)  # the codes the answer names, best first
+    query: str = ""
+    code_sets: list[str] | None = None
+
+
+def _clause(text: str) -> str:
+    """A descriptor as a clause inside a sentence: no closing full stop of its own."""
+    return text.strip().rstrip(".")
+
+
+def wanted_code_sets(question: str) -> list[str] | None:
+    sets = [name for name, pattern in CODE_SET_HINTS if pattern.search(question)]
+    return sets or None
+
+
+def asks_which_code(question: str) -> bool:
+    return bool(WHICH_CODE.search(question))
+
+
+def description_words(question: str) -> str:
+    """The words that describe the service or condition: abbreviations spelt out, routing words removed."""
+    return " ".join(ROUTING.sub(" ", expand(question)).split())
+
+
+class WhichCode:
+    def __init__(self, store: ReferenceStore, search: CodeSearch, drugs: DrugTable | None = None):
+        self.store, self.search = store, search
+        self._drugs = drugs
+
+    @property
+    def drugs(self) -> DrugTable:
+        if self._drugs is None:
+            self._drugs = load_drug_table()
+        return self._drugs
+
+    def drug_facts(self, question: str) -> WhichCodeResult | None:
+        """A drug named by brand or generic: its HCPCS code(s); a dose in the question gives the units."""
+        matches = self.drugs.resolve(question)
+        if not matches:
+            return None
+        result = WhichCodeResult(query=matches[0].name, code_sets=["HCPCS"])
+        match = matches[0]
+        doses = parse_doses(question)
+        candidates = [c for c in match.codes if c.active] or list(match.codes)
+        lines = code_lines_for_dose(candidates, doses[0]) if doses else []
+        for drug in candidates[:1 + ALTERNATIVES]:
+            found = [s for s in self.store.lookup_code(drug.hcpcs) if s.fact.code_set == "HCPCS"]
+            if not found:
+                continue
+            sourced = found[0]
+            named = f"{match.text} ({drug.generic})" if match.kind == "brand" else drug.generic
+            line = next((ln for ln in lines if ln.code.hcpcs == drug.hcpcs), None)
+            if not result.codes:
+                text = f"The HCPCS code for {named} is {drug.hcpcs}: {_clause(describe(sourced.fact))}."
+                if line is not None:
+                    text += (f" A {doses[0].text or f'{doses[0].amount:g} {doses[0].unit}'} dose is {line.units} "
+                             f"unit{'s' if line.units != 1 else ''} of {drug.hcpcs} ({drug.per_label} a unit).")
+            else:
+                text = f"Also for {drug.generic}: {drug.hcpcs}: {_clause(describe(sourced.fact))}."
+            result.facts.append(Fact(text, code_citation(sourced), (drug.hcpcs,)))
+            result.codes.append(drug.hcpcs)
+            if line is not None and len(result.codes) == 1:
+                for limit in self.store.mue(drug.hcpcs):
+                    finding = mue_finding(limit)
+                    result.facts.append(Fact(mue_sentence(finding, line.units), mue_citation(limit), (drug.hcpcs,)))
+        return result if result.facts else None
+
+    def answer(self, question: str) -> WhichCodeResult:
+        drug = self.drug_facts(question)
+        if drug is not None:
+            return drug
+        query = description_words(question)
+        code_sets = wanted_code_sets(question)
+        result = WhichCodeResult(query=query, code_sets=code_sets)
+        if len(query) < 3:
+            return result
+        hits = [h for h in self.search.search(query, limit=8, code_sets=code_sets) if h.status == "valid"]
+        best: list[Sourced[CodeRecord]] = []
+        for hit in hits:
+            found = [s for s in self.store.lookup_code(hit.code) if s.fact.code_set == hit.code_set]
+            if found:
+                best.append(found[0])
+            if len(best) == 1 + ALTERNATIVES:
+                break
+        if not best:
+            return result
+        lead = best[0]
+        facts, named_codes = self._lead_facts(query, lead)
+        result.facts += facts
+        result.codes += named_codes
+        floor = ALTERNATIVE_MATCH * descriptor_match(query, [describe(lead.fact)])
+        alternatives = [s for s in best[1:] if s.fact.code not in result.codes
+                        and (code_sets or s.fact.code_set == lead.fact.code_set)
+                        and not s.fact.code.startswith(lead.fact.code)
+                        and descriptor_match(query, [describe(s.fact)]) >= floor][:ALTERNATIVES]
+        if alternatives:
+            named = "; ".join(f"{s.fact.code} ({_clause(describe(s.fact))})" for s in alternatives)
+            citation = code_citation(alternatives[0])
+            citation.codes = [s.fact.code for s in alternatives]
+            citation.snippet = " | ".join(f"{s.fact.code} {describe(s.fact)}" for s in alternatives)[:300]
+            result.facts.append(Fact(f"Other codes to compare: {named}.", citation,
+                                     tuple(s.fact.code for s in alternatives)))
+            result.codes += [s.fact.code for s in alternatives]
+        return result
+
+    def _lead_facts(self, query: str, sourced: Sourced[CodeRecord]) -> tuple[list[Fact], list[str]]:
+        """The best code first; for an ICD-10-CM category or header, its best billable code, then the header named
+        as not billable with its other billable codes."""
+        record = sourced.fact
+        label = CODE_SET_LABELS.get(record.code_set, record.code_set)
+        header: Sourced[CodeRecord] | None = None
+        children: list[Sourced[CodeRecord]] = []
+        if record.code_set == "ICD10CM" and record.attributes.get("billable") is False:
+            children = [s for s in self.store.descendants(record.code, "ICD10CM") if s.fact.attributes.get("billable")]
+            if children:
+                header = sourced
+                ranked = sorted(children, key=lambda s: -descriptor_match(query, [describe(s.fact)]))
+                sourced, children = ranked[0], [c for c in children if c is not ranked[0]]
+                record = sourced.fact
+        facts = [Fact(f"The {label} code for {query} is {record.code}: {_clause(describe(record))}.",
+                      code_citation(sourced), (record.code,))]
+        named = [record.code]
+        if header is not None:
+            shown = children[:3]
+            text = (f"{header.fact.code} ({_clause(describe(header.fact))}) is a header, not billable; its other "
+                    f"billable codes: " + "; ".join(f"{c.fact.code} {_clause(describe(c.fact))}" for c in shown)
+                    + ("; and more" if len(children) > len(shown) else "") + ".")
+            citation = code_citation(header)
+            citation.codes = [header.fact.code, *(c.fact.code for c in shown)]
+            citation.snippet = " | ".join(f"{c.fact.code} {describe(c.fact)}" for c in [header, *shown])[:400]
+            facts.append(Fact(text, citation, tuple(citation.codes)))
+            named += citation.codes
+        if record.code_set == "ICD10CM":
+            facts += self._icd_notes(sourced)
+        return facts, named
+
+    def _icd_notes(self, sourced: Sourced[CodeRecord]) -> list[Fact]:
+        """The tabular notes of the code and its parents that change what is reported with it."""
+        facts: list[Fact] = []
+        chain = [sourced]
+        parent = sourced.fact.attributes.get("parent")
+        while parent and len(chain) < 4:
+            found = [s for s in self.store.lookup_code(parent) if s.fact.code_set == "ICD10CM"]
+            if not found:
+                break
+            chain.append(found[0])
+            parent = found[0].fact.attributes.get("parent")
+        for key, lead in (("use_additional_code", "Use additional code"), ("code_also", "Code also"),
+                          ("code_first", "Code first")):
+            for level in chain:
+                notes = level.fact.attributes.get(key)
+                if notes:
+                    note = " ".join(str(n) for n in notes)
+                    if len(note) > NOTE_CHARS:
+                        note = note[:NOTE_CHARS].rsplit(" ", 1)[0] + " ..."
+                    facts.append(Fact(f"{lead} (tabular note at {level.fact.code}): {note.rstrip('.')}.",
+                                      code_citation(level, note), (level.fact.code,)))
+                    break
+        for level in chain:
+            seventh = level.fact.attributes.get("seventh_characters")
+            if seventh:
+                values = "; ".join(f"{k} {v}" for k, v in list(seventh.items())[:4]) if isinstance(seventh, dict) \
+                    else str(seventh)[:200]
+                facts.append(Fact(f"{level.fact.code} codes need a 7th character ({values}); use the placeholder X "
+                                  f"where the code has fewer than six characters.",
+                                  code_citation(level, values), (level.fact.code,)))
+                break
+        return facts
