@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from rag.answer import CodeHit
 from rag.claims import ClaimLine, Setting
+from rag.conversation import Turn
 
 CODE_PATTERN = r"^[A-Za-z0-9.]{1,12}$"
 MAX_QUESTION_CHARS = 2000  # the schema's cap; settings.max_question_chars may set a lower one
@@ -24,6 +25,9 @@ class AskRequest(BaseModel):
     top_k: int | None = Field(None, ge=1, le=20, description="passages to retrieve (default from settings)")
     generator: Literal["extractive", "llm"] = Field(
         "extractive", description="extractive (default) or llm when the server has an LLM endpoint configured")
+    history: list[Turn] = Field(default_factory=list, max_length=10,
+                                description="the conversation's previous turns, oldest first: a follow-up "
+                                            "(\"and with XU?\", \"same for 27446\") carries their codes")
 
     @field_validator("codes")
     @classmethod

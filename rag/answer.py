@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 Intent = Literal["code_lookup", "which_code", "pair_check", "units", "modifier", "coverage", "guideline", "open",
                  "out_of_scope"]
 Tool = Literal["code_lookup", "which_code", "drug_units", "pair_check", "units", "modifier", "coverage", "retrieval",
-               "out_of_scope", "clarify"]
+               "out_of_scope", "clarify", "conversation"]
 CodeStatus = Literal["valid", "deleted", "unknown"]
 
 

@@ -13,6 +13,7 @@ from typing import Iterator, Literal, Sequence
 
 from rag.answer import Answer, Citation, CodeCheck, CodeHit, PlanStep, Sentence
 from rag.case2code import CodeSearch
+from rag.conversation import CLARIFY, Turn, in_context
 from rag.compose import CitationBook, attribute_citations, compose_extractive, last_sentence_end, render
 from rag.exact import ExactResult, mue_facts, pair_facts
 from rag.findings.codes import check_code, code_facts, listing_facts
@@ -74,6 +75,7 @@ class Prepared:
     drafts: list[Sentence]
     abstain: bool
     timings: Timings
+    clarify: bool = False
 
 
 class QueryService:
@@ -173,11 +175,20 @@ class QueryService:
         best = max((h.similarity for h in evidence.hits), default=0.0)
         return best < self.settings.min_retrieval_score
 
-    def prepare(self, question: str, *, codes: Sequence[str] = (), top_k: int | None = None) -> Prepared:
-        """Clean, gather, decide whether to abstain, and draft the extractive answer."""
+    def prepare(self, question: str, *, codes: Sequence[str] = (), top_k: int | None = None,
+                history: Sequence[Turn] = ()) -> Prepared:
+        """Clean, put in the conversation's context, gather, decide whether to abstain, and draft the
+        extractive answer."""
         timings = Timings()
         question = clean_question(question, self.settings.max_question_chars)
-        evidence = self.gather(question, codes=codes, top_k=top_k, timings=timings)
+        context = in_context(question, history)
+        if context.clarify:
+            evidence = Evidence(understand(question), [], ExactResult(), {}, [], None,
+                                plan=[PlanStep(tool="clarify", why="a follow-up with no earlier question")])
+            return Prepared(question, evidence, CitationBook(), [], True, timings, clarify=True)
+        evidence = self.gather(context.question, codes=codes, top_k=top_k, timings=timings)
+        if context.follow_up:
+            evidence.plan.insert(0, PlanStep(tool="conversation", why=f"follow-up read as: {context.question}"))
         book = CitationBook()
         if evidence.understood.intents == ["out_of_scope"] or self._weak(evidence):
             return Prepared(question, evidence, book, [], True, timings)
@@ -188,8 +199,8 @@ class QueryService:
     # ------------------------------------------------------------ answers
 
     def ask(self, question: str, *, codes: Sequence[str] = (), top_k: int | None = None,
-            generator: GeneratorName = "extractive") -> Answer:
-        prepared = self.prepare(question, codes=codes, top_k=top_k)
+            generator: GeneratorName = "extractive", history: Sequence[Turn] = ()) -> Answer:
+        prepared = self.prepare(question, codes=codes, top_k=top_k, history=history)
         if prepared.abstain:
             return self._answer(prepared, None)
         if generator == "llm" and self.generator is not None:
@@ -218,7 +229,8 @@ class QueryService:
         abstained = guarded is None or not guarded.sentences
         if abstained:
             refusal = evidence.understood.intents == ["out_of_scope"]
-            sentences = notes or [Sentence(text=REFUSAL if refusal else ABSTENTION)]
+            text = CLARIFY if prepared.clarify else REFUSAL if refusal else ABSTENTION
+            sentences = notes or [Sentence(text=text)]
             checks = {**evidence.checks, **evidence.suggested}
         else:
             assert guarded is not None
@@ -258,13 +270,14 @@ class QueryService:
         return facts[0].citation if facts else None
 
     def stream(self, question: str, *, codes: Sequence[str] = (), top_k: int | None = None,
-               generator: GeneratorName = "extractive") -> Iterator[tuple[str, dict]]:
+               generator: GeneratorName = "extractive", history: Sequence[Turn] = ()) -> Iterator[tuple[str, dict]]:
         """Events for a streamed answer: ("sentence", ...) as each is ready (or ("token", ...) on the LLM path),
         then ("citations"), then ("done")."""
         if generator == "llm" and self.generator is not None:
-            yield from self._stream_llm(self.generator, self.prepare(question, codes=codes, top_k=top_k))
+            yield from self._stream_llm(self.generator,
+                                        self.prepare(question, codes=codes, top_k=top_k, history=history))
             return
-        answer = self.ask(question, codes=codes, top_k=top_k, generator="extractive")
+        answer = self.ask(question, codes=codes, top_k=top_k, generator="extractive", history=history)
         for sentence in answer.sentences:
             yield "sentence", sentence.model_dump()
         yield "citations", {"citations": [c.model_dump() for c in answer.citations]}

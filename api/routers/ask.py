@@ -32,13 +32,14 @@ async def ask(body: AskRequest, services: ServicesDep, runtime: RuntimeDep) -> A
     _log_question(runtime, "ask", body.question)
     service = services.query
     cacheable = body.generator == "extractive" or service.generator is None
-    key = (body.question, tuple(body.codes), body.top_k, services.version)
+    key = (body.question, tuple(body.codes), body.top_k, tuple((t.question, t.answer) for t in body.history),
+           services.version)
     answer = runtime.cache.get("ask", key) if cacheable else MISSING
     if answer is MISSING:
         # Retrieval embeds the question (~25 ms of torch) and the LLM path waits on a server: a cached answer is
         # served on the event loop, anything else in the thread pool.
         answer = await run_in_threadpool(service.ask, body.question, codes=body.codes, top_k=body.top_k,
-                                         generator=body.generator)
+                                         generator=body.generator, history=body.history)
         if cacheable:
             runtime.cache.put("ask", key, answer)
     runtime.metrics.answered("ask", answer.abstained, len(answer.removed_codes))
@@ -65,7 +66,8 @@ that failed after it started."""
 async def ask_stream(body: AskRequest, service: ServiceDep, runtime: RuntimeDep):
     _log_question(runtime, "ask/stream", body.question)
     clean_question(body.question, service.settings.max_question_chars)  # a bad question is a 422, not a stream
-    events = service.stream(body.question, codes=body.codes, top_k=body.top_k, generator=body.generator)
+    events = service.stream(body.question, codes=body.codes, top_k=body.top_k, generator=body.generator,
+                            history=body.history)
 
     async def publish():
         try:
