@@ -48,6 +48,13 @@ class WhichCodeResult:
     code_sets: list[str] | None = None
 
 
+def _as_typed(question: str, words: str) -> str:
+    """The matched drug name as the question spells it ("Solu-Medrol", not "solu medrol")."""
+    pattern = r"[\s-]*".join(re.escape(w) for w in words.split())
+    found = re.search(pattern, question, re.I)
+    return found.group(0) if found else words
+
+
 def _clause(text: str) -> str:
     """A descriptor as a clause inside a sentence: no closing full stop of its own."""
     return text.strip().rstrip(".")
@@ -93,7 +100,7 @@ class WhichCode:
             if not found:
                 continue
             sourced = found[0]
-            named = f"{match.text} ({drug.generic})" if match.kind == "brand" else drug.generic
+            named = f"{_as_typed(question, match.text)} ({drug.generic})" if match.kind == "brand" else drug.generic
             line = next((ln for ln in lines if ln.code.hcpcs == drug.hcpcs), None)
             if not result.codes:
                 text = f"The HCPCS code for {named} is {drug.hcpcs}: {_clause(describe(sourced.fact))}."

@@ -1,0 +1,146 @@
+"""Routing: which tool answers a question, and every status an answer states is true.
+
+Expected codes come from the reference data itself (the ICD-10-CM tabular list, the HCPCS file, the project's
+deleted-codes table), never from the code under test."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from rag.codes import codes_in
+from rag.conversation import Turn, in_context
+from rag.intents import understand
+from rag.scope import out_of_scope
+from rag.which_code import description_words, wanted_code_sets
+
+REPO = Path(__file__).resolve().parents[2]
+DELETED_TABLE = REPO / "corpora" / "cpt" / "deleted_codes.csv"
+CURRENT = ("so it is a current code", "is a current code", "is valid", "is still valid", "is active")
+
+
+# ---------------------------------------------------------------- pure routing
+
+@pytest.mark.unit
+@pytest.mark.parametrize("question", [
+    "ICD-10-CM code for acute appendicitis with localized peritonitis?", "dx code rheumatoid arthritis right hand",
+    "asthma w/ exacerbation icd 10", "what is the code for a lipid panel", "J code for Solu-Medrol 125 mg",
+    "what do I bill for a walker"])
+def test_questions_asking_for_a_code_go_to_code_search(question):
+    assert "which_code" in understand(question).intents
+
+
+@pytest.mark.unit
+def test_the_code_set_named_in_the_question_is_searched():
+    assert wanted_code_sets("dx code for gout") == ["ICD10CM"]
+    assert wanted_code_sets("J code for Toradol") == ["HCPCS"]
+    assert wanted_code_sets("cpt for knee arthroscopy") == ["CPT"]
+    assert wanted_code_sets("code for knee arthroscopy") is None
+    assert description_words("ICD-10-CM code for acute appendicitis?") == "acute appendicitis"
+    assert description_words("dx for pt w/ hx of falls") == "patient with history falls"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("question", ["Should my patient with a headache get an MRI?",
+                                      "What antibiotic should I give for strep throat?",
+                                      "Is it safe to take ibuprofen with lisinopril?"])
+def test_clinical_questions_are_out_of_scope(question):
+    assert out_of_scope(question)
+    assert understand(question).intents == ["out_of_scope"]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("question", ["What is the ICD-10 code for a headache?",
+                                      "Does Medicare cover an MRI for headache?",
+                                      "Should my patient's MRI be billed with modifier 26?"])
+def test_coding_questions_about_clinical_things_are_in_scope(question):
+    assert not out_of_scope(question)
+
+
+@pytest.mark.unit
+def test_follow_ups_carry_the_previous_turn():
+    pair = [Turn(question="Can 11042 and 97597 be billed together?")]
+    carried = in_context("and with XU?", pair)
+    assert carried.follow_up and not carried.clarify
+    assert {"11042", "97597"} <= set(codes_in(carried.question)) and "modifier XU" in carried.question
+    same = in_context("same for 27446", [Turn(question="How many units of 27447 per day?")])
+    assert "27446" in same.question and "27447" not in same.question and "units" in same.question
+    assert in_context("and with XU?", []).clarify
+    assert not in_context("Can 11042 and 97597 be billed together?", pair).follow_up
+
+
+# ---------------------------------------------------------------- answers over the real data
+
+@pytest.fixture(scope="module")
+def service(query_service):
+    return query_service
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+def test_which_code_leads_with_a_billable_icd10cm_code(service):
+    import simple_icd_10_cm as cm
+
+    answer = service.ask("ICD-10-CM code for acute appendicitis with localized peritonitis?")
+    first = codes_in(answer.sentences[0].text)[0]
+    assert [p.tool for p in answer.plan] == ["which_code"]
+    assert first.startswith("K35.3") and cm.is_leaf(first)  # K35.3 itself is a category
+    assert "K35.3 " in answer.answer and "not billable" in answer.answer
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+def test_a_drug_by_brand_name_gets_its_code_and_units(service):
+    answer = service.ask("J code for Solu-Medrol 125 mg, how many units?")
+    record = service.reference.lookup_code("J2930")[0].fact
+    assert "125 mg" in record.long_description  # the premise: J2930 is the per-125-mg code
+    assert answer.sentences[0].text.startswith("The HCPCS code for Solu-Medrol")
+    assert "J2930" in answer.sentences[0].text and "1 unit of J2930" in answer.sentences[0].text
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+def test_a_clinical_question_is_refused(service):
+    answer = service.ask("Should my patient with a headache get an MRI?")
+    assert answer.abstained and answer.intents == ["out_of_scope"] and not answer.citations
+    assert answer.answer.startswith("CasePilot answers coding and billing questions")
+
+
+def _deleted_codes() -> list[tuple[str, str]]:
+    with open(DELETED_TABLE, encoding="utf-8", newline="") as handle:
+        return [(row["code"], row["deleted_on"]) for row in csv.DictReader(handle)]
+
+
+@pytest.mark.store
+def test_no_answer_calls_a_deleted_cpt_code_current(corpus_data_dir):
+    from rag.app import CasePilot
+    from rag.settings import Settings
+
+    deleted = _deleted_codes()
+    assert len(deleted) > 100
+    casepilot = CasePilot.open(Settings(data_dir=corpus_data_dir), with_vectors=False)
+    try:
+        service = casepilot.services().query
+        for code, deleted_on in deleted:
+            check = service.check(code)
+            assert check.status == "deleted", code
+            answer = service.ask(f"Is {code} still valid?")
+            first = answer.sentences[0].text
+            assert f"CPT {code} is a deleted code" in first and deleted_on in first, (code, first)
+            assert not any(phrase in answer.answer for phrase in CURRENT), (code, answer.answer)
+    finally:
+        casepilot.close()
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+def test_no_answer_calls_a_terminated_hcpcs_code_current(service):
+    terminated = [s.fact for s in service.reference.iter_codes("HCPCS") if s.fact.termination_date]
+    assert len(terminated) > 100
+    for record in terminated:
+        assert service.check(record.code).status == "deleted"
+        answer = service.ask(f"What is {record.code}?")
+        assert "terminated" in answer.sentences[0].text, (record.code, answer.answer)
+        assert not any(phrase in answer.answer for phrase in CURRENT), (record.code, answer.answer)
