@@ -10,6 +10,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    computed_field,
     field_validator,
     model_validator,
 )
@@ -170,14 +171,17 @@ class Settings(BaseSettings):
     frame_ancestors: list[str] | None = Field(None, description="origins that may frame the pages (CSP "
                                                                 "frame-ancestors); default: cors_origins")
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def reference_dir(self) -> Path:
         return self.data_dir / "reference"
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def vectors_dir(self) -> Path:
         return self.data_dir / "vectors"
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def accounts_path(self) -> Path:
         return self.accounts_db or self.data_dir / "accounts.sqlite"
