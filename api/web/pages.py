@@ -12,6 +12,7 @@ import re
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from api.access import describe_text
@@ -27,6 +28,7 @@ CODE_SET_NAMES = {"CPT": "CPT", "HCPCS": "HCPCS Level II", "ICD10CM": "ICD-10-CM
                   "CPT/HCPCS": "CPT/HCPCS"}
 SEARCH_SETS = ("CPT", "HCPCS", "ICD10CM")
 PTP_PAGE_SIZE = 25
+PTP_MAX_PAGE_SIZE = 500
 SEARCH_PAGE_SIZE = 20
 SEARCH_MAX_PAGES = 5
 CODE_RE = re.compile(CODE_PATTERN)
@@ -61,6 +63,7 @@ def over_quota(state: WebState, request: Request, visitor: Visitor, what: str, l
 async def code_page(request: Request, code: str, p1: int = Query(1, ge=1, le=100_000),
                     p2: int = Query(1, ge=1, le=100_000),
                     setting: str = Query("practitioner", pattern="^(practitioner|hospital)$"),
+                    per_page: int = Query(PTP_PAGE_SIZE, ge=10, le=PTP_MAX_PAGE_SIZE),
                     state: WebState = Depends(web_state)) -> Response:
     visitor = state.visitor(request)
     runtime = state.runtime
@@ -78,10 +81,28 @@ async def code_page(request: Request, code: str, p1: int = Query(1, ge=1, le=100
     if not allowed:
         runtime.metrics.quota_rejections.labels(f"web-{visitor.principal.tier}").inc()
         return over_quota(state, request, visitor, "page views", limit)
+    store = runtime.service.reference
+    releases = tuple(sorted((name, r.version) for name, r in store.releases().items()))
+    key = (resolved, p1, p2, per_page, setting, runtime.data_version(), releases)
+    cached = state.bodies.get(key)
+    if cached is None:
+        cached = await run_in_threadpool(_render_body, state, resolved, p1, p2, per_page, setting)
+        state.bodies.put(key, *cached)
+    body, meta = cached
+    response = state.render(request, visitor, "code.html", body=body, remaining=remaining, limit=limit, **meta)
+    response.headers["X-RateLimit-Limit"] = str(limit)
+    response.headers["X-RateLimit-Remaining"] = str(remaining)
+    return response
+
+
+def _render_body(state: WebState, code: str, p1: int, p2: int, per_page: int, setting: str) -> tuple[Markup, dict]:
+    """The visitor-independent part of a code page, rendered, and what the rest of the page needs of it."""
+    runtime = state.runtime
+    pages = runtime.pages
     dataset = f"ptp_{setting}"
-    page = pages.code_page(resolved, page=p1, page_size=PTP_PAGE_SIZE, dataset=dataset)
+    page = pages.code_page(code, page=p1, page_size=per_page, dataset=dataset)
     if p2 != p1:
-        column2 = pages.ptp_page(resolved, 2, page=p2, page_size=PTP_PAGE_SIZE, dataset=dataset)
+        column2 = pages.ptp_page(code, 2, page=p2, page_size=per_page, dataset=dataset)
         column2.citation = page.ptp_column2.citation  # keep the page's citation numbering
         page.ptp_column2 = column2
     own_set = page.descriptors[0].code_set if page.descriptors else page.code_set.split("/")[0]
@@ -93,18 +114,18 @@ async def code_page(request: Request, code: str, p1: int = Query(1, ge=1, le=100
     official = next((d for d in page.descriptors if d.kind == "official"), None)
     plain = next((d for d in page.descriptors if d.kind == "plain_language"), None)
     summary = (official or plain).text if (official or plain) else page.description
-    response = state.render(
-        request, visitor, "code.html", page=page, label=label, own_set=own_set, official=official, plain=plain,
+    body = state.templates.get_template("code_body.html").render(
+        page=page, label=label, own_set=own_set, official=official, plain=plain,
         other_descriptors=[d for d in page.descriptors if d is not official and d is not plain],
         previous=previous, following=following, citations=citations, setting=setting, p1=p1, p2=p2,
-        coverage=getattr(page, "coverage", None), remaining=remaining, limit=limit,
-        title=f"{label}: {summary[:70]}" if summary else label,
-        description=(f"{label}: {summary[:150]}. Status, NCCI PTP edits, MUE and modifiers, every fact cited."
-                     if summary else f"{label} on CasePilot: status, NCCI edits, MUE and modifiers, cited."),
-        fmt=format_date)
-    response.headers["X-RateLimit-Limit"] = str(limit)
-    response.headers["X-RateLimit-Remaining"] = str(remaining)
-    return response
+        per_page=per_page, coverage=getattr(page, "coverage", None), fmt=format_date)
+    meta = {
+        "page": {"code": page.code}, "label": label,
+        "title": f"{label}: {summary[:70]}" if summary else label,
+        "description": (f"{label}: {summary[:150]}. Status, NCCI PTP edits, MUE and modifiers, every fact cited."
+                        if summary else f"{label} on CasePilot: status, NCCI edits, MUE and modifiers, cited."),
+    }
+    return Markup(body), meta
 
 
 @router.get("/search")

@@ -17,6 +17,7 @@ from api.accounts import Accounts
 from api.mail.config import MailConfig
 from api.mail.consultant import Outbox
 from api.runtime import Runtime
+from api.web.pagecache import BodyCache
 from api.web.sessions import SESSION_COOKIE, Session, Sessions
 from rag.settings import Settings
 
@@ -62,6 +63,7 @@ class WebState:
         self.sign_in_mails = Quotas({"guest": 5}, storage, clock=clock, namespace="sign-in-mails")
         self.outbox = Outbox(MailConfig.from_settings(settings))
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
+        self.bodies = BodyCache()
 
     # ------------------------------------------------------------ visitors
 
