@@ -14,8 +14,8 @@ from conftest import sign_in_link
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "http"))
 
-from casepilot_live import SubprocessServer, copy_data_dir  # noqa: E402
-from redis_live import start_redis  # noqa: E402
+from casepilot_live import SubprocessServer, copy_data_dir
+from redis_live import start_redis
 
 pytestmark = [pytest.mark.http, pytest.mark.shared_data]
 
