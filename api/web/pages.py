@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 import re
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from api.access import describe_text
 from api.models import CODE_PATTERN
-from api.web.state import CsrfError, Visitor, WebState, web_state
+from api.web.state import CsrfError, Visitor, WebState, WebStateDep
 from rag.codepage import CodeNotFound
 from rag.service import QuestionError
 
@@ -60,11 +60,11 @@ def over_quota(state: WebState, request: Request, visitor: Visitor, what: str, l
 
 
 @router.get("/codes/{code}")
-async def code_page(request: Request, code: str, p1: int = Query(1, ge=1, le=100_000),
+async def code_page(request: Request, state: WebStateDep,
+        code: str, p1: int = Query(1, ge=1, le=100_000),
                     p2: int = Query(1, ge=1, le=100_000),
                     setting: str = Query("practitioner", pattern="^(practitioner|hospital)$"),
-                    per_page: int = Query(PTP_PAGE_SIZE, ge=10, le=PTP_MAX_PAGE_SIZE),
-                    state: WebState = Depends(web_state)) -> Response:
+                    per_page: int = Query(PTP_PAGE_SIZE, ge=10, le=PTP_MAX_PAGE_SIZE)) -> Response:
     visitor = state.visitor(request)
     runtime = state.runtime
     if runtime.service is None:
@@ -129,8 +129,9 @@ def _render_body(state: WebState, code: str, p1: int, p2: int, per_page: int, se
 
 
 @router.get("/search")
-async def search(request: Request, q: str = Query("", max_length=500), code_set: str = Query(""),
-                 page: int = Query(1, ge=1, le=SEARCH_MAX_PAGES), state: WebState = Depends(web_state)) -> Response:
+async def search(request: Request, state: WebStateDep,
+        q: str = Query("", max_length=500), code_set: str = Query(""),
+                 page: int = Query(1, ge=1, le=SEARCH_MAX_PAGES)) -> Response:
     visitor = state.visitor(request)
     service = state.runtime.service
     text = " ".join("".join(ch if ch.isprintable() else " " for ch in q).split())
@@ -153,8 +154,8 @@ async def search(request: Request, q: str = Query("", max_length=500), code_set:
 
 
 @router.get("/ask")
-async def ask_form(request: Request, code: str = Query("", max_length=12),
-                   state: WebState = Depends(web_state)) -> Response:
+async def ask_form(request: Request, state: WebStateDep,
+        code: str = Query("", max_length=12)) -> Response:
     visitor = state.visitor(request)
     code = code.upper() if CODE_RE.match(code or "") else ""
     return state.render(request, visitor, "ask.html", code=code, question="", answer=None,
@@ -163,8 +164,9 @@ async def ask_form(request: Request, code: str = Query("", max_length=12),
 
 
 @router.post("/ask")
-async def ask(request: Request, question: str = Form("", max_length=4000), code: str = Form("", max_length=12),
-              csrf: str = Form(""), state: WebState = Depends(web_state)) -> Response:
+async def ask(request: Request, state: WebStateDep,
+        question: str = Form("", max_length=4000), code: str = Form("", max_length=12),
+              csrf: str = Form("")) -> Response:
     visitor = state.visitor(request)
     code = code.upper() if CODE_RE.match(code or "") else ""
     context = {"code": code, "question": question,

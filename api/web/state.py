@@ -8,8 +8,9 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.templating import Jinja2Templates
 
 from api.access import Principal, Quotas
@@ -107,3 +108,6 @@ class WebState:
 
 def web_state(request: Request) -> WebState:
     return request.app.state.web
+
+
+WebStateDep = Annotated[WebState, Depends(web_state)]
