@@ -52,8 +52,7 @@ def sign_in_mail(state: WebState, request: Request, email: str, link: str) -> Em
 
 
 @router.get("/register")
-async def register_form(request: Request, state: WebStateDep,
-        next: str = Query("/account")) -> Response:
+async def register_form(request: Request, state: WebStateDep, next: str = Query("/account")) -> Response:
     visitor = state.visitor(request)
     return state.render(request, visitor, "register.html", next=safe_next(next), email="",
                         title="Register free account - CasePilot",
@@ -61,9 +60,8 @@ async def register_form(request: Request, state: WebStateDep,
 
 
 @router.post("/register")
-async def register(request: Request, state: WebStateDep,
-        email: str = Form("", max_length=320), next: str = Form("/account"),
-                   csrf: str = Form("")) -> Response:
+async def register(request: Request, state: WebStateDep, email: str = Form("", max_length=320),
+                   next: str = Form("/account"), csrf: str = Form("")) -> Response:
     visitor = state.visitor(request)
     context = {"next": safe_next(next), "email": email[:320], "title": "Register free account - CasePilot",
                "description": "Register a free CasePilot account with your email address."}
@@ -88,17 +86,16 @@ async def register(request: Request, state: WebStateDep,
 
 
 @router.get("/sign-in")
-async def sign_in_form(request: Request, state: WebStateDep,
-        token: str = Query("", max_length=200), next: str = Query("/account")) -> Response:
+async def sign_in_form(request: Request, state: WebStateDep, token: str = Query("", max_length=200),
+                       next: str = Query("/account")) -> Response:
     visitor = state.visitor(request)
     return state.render(request, visitor, "sign_in.html", token=token, next=safe_next(next),
                         title="Sign in - CasePilot", description="Sign in to CasePilot.")
 
 
 @router.post("/sign-in")
-async def sign_in(request: Request, state: WebStateDep,
-        token: str = Form("", max_length=200), next: str = Form("/account"),
-                  csrf: str = Form("")) -> Response:
+async def sign_in(request: Request, state: WebStateDep, token: str = Form("", max_length=200),
+                  next: str = Form("/account"), csrf: str = Form("")) -> Response:
     visitor = state.visitor(request)
     try:
         state.check_csrf(request, visitor, csrf)
@@ -119,8 +116,7 @@ async def sign_in(request: Request, state: WebStateDep,
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, state: WebStateDep,
-        csrf: str = Form("")) -> Response:
+async def sign_out(request: Request, state: WebStateDep, csrf: str = Form("")) -> Response:
     visitor = state.visitor(request)
     try:
         state.check_csrf(request, visitor, csrf)
@@ -155,8 +151,8 @@ async def account_page(request: Request, state: WebStateDep) -> Response:
 
 
 @router.post("/account/keys")
-async def create_key(request: Request, state: WebStateDep,
-        name: str = Form("", max_length=200), csrf: str = Form("")) -> Response:
+async def create_key(request: Request, state: WebStateDep, name: str = Form("", max_length=200),
+                     csrf: str = Form("")) -> Response:
     visitor = state.visitor(request)
     if visitor.session is None:
         return RedirectResponse("/register?next=/account", status_code=303)
@@ -170,8 +166,7 @@ async def create_key(request: Request, state: WebStateDep,
 
 
 @router.post("/account/keys/{key_id}/revoke")
-async def revoke_key(request: Request, state: WebStateDep,
-        key_id: str, csrf: str = Form("")) -> Response:
+async def revoke_key(request: Request, state: WebStateDep, key_id: str, csrf: str = Form("")) -> Response:
     visitor = state.visitor(request)
     if visitor.session is None:
         return RedirectResponse("/register?next=/account", status_code=303)

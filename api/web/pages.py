@@ -60,8 +60,7 @@ def over_quota(state: WebState, request: Request, visitor: Visitor, what: str, l
 
 
 @router.get("/codes/{code}")
-async def code_page(request: Request, state: WebStateDep,
-        code: str, p1: int = Query(1, ge=1, le=100_000),
+async def code_page(request: Request, state: WebStateDep, code: str, p1: int = Query(1, ge=1, le=100_000),
                     p2: int = Query(1, ge=1, le=100_000),
                     setting: str = Query("practitioner", pattern="^(practitioner|hospital)$"),
                     per_page: int = Query(PTP_PAGE_SIZE, ge=10, le=PTP_MAX_PAGE_SIZE)) -> Response:
@@ -129,8 +128,7 @@ def _render_body(state: WebState, code: str, p1: int, p2: int, per_page: int, se
 
 
 @router.get("/search")
-async def search(request: Request, state: WebStateDep,
-        q: str = Query("", max_length=500), code_set: str = Query(""),
+async def search(request: Request, state: WebStateDep, q: str = Query("", max_length=500), code_set: str = Query(""),
                  page: int = Query(1, ge=1, le=SEARCH_MAX_PAGES)) -> Response:
     visitor = state.visitor(request)
     service = state.runtime.service
@@ -154,8 +152,7 @@ async def search(request: Request, state: WebStateDep,
 
 
 @router.get("/ask")
-async def ask_form(request: Request, state: WebStateDep,
-        code: str = Query("", max_length=12)) -> Response:
+async def ask_form(request: Request, state: WebStateDep, code: str = Query("", max_length=12)) -> Response:
     visitor = state.visitor(request)
     code = code.upper() if CODE_RE.match(code or "") else ""
     return state.render(request, visitor, "ask.html", code=code, question="", answer=None,
@@ -164,9 +161,8 @@ async def ask_form(request: Request, state: WebStateDep,
 
 
 @router.post("/ask")
-async def ask(request: Request, state: WebStateDep,
-        question: str = Form("", max_length=4000), code: str = Form("", max_length=12),
-              csrf: str = Form("")) -> Response:
+async def ask(request: Request, state: WebStateDep, question: str = Form("", max_length=4000),
+              code: str = Form("", max_length=12), csrf: str = Form("")) -> Response:
     visitor = state.visitor(request)
     code = code.upper() if CODE_RE.match(code or "") else ""
     context = {"code": code, "question": question,
