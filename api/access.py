@@ -209,7 +209,7 @@ class Quotas:
         try:
             allowed = self.limiter.hit(item, *key)
             remaining = self.limiter.get_window_stats(item, *key).remaining
-        except Exception as error:  # noqa: BLE001 - the shared store is down: serve (a quota is not worth an outage), say so
+        except STORE_ERRORS as error:  # the shared store is down: serve (a quota is not worth an outage), say so
             log.error("quota store unreachable (%s): request allowed uncounted", type(error).__name__)
             return True, limit, limit
         return allowed, limit, remaining
@@ -221,7 +221,7 @@ class Quotas:
             return 0
         try:
             return self.limiter.get_window_stats(self._items[principal.tier], *self._key(principal)).remaining
-        except Exception as error:  # noqa: BLE001 - as above
+        except STORE_ERRORS as error:
             log.error("quota store unreachable (%s)", type(error).__name__)
             return limit
 

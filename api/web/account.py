@@ -13,14 +13,14 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.access import Principal
 from api.accounts import AccountError
 from api.web.sessions import SESSION_COOKIE
-from api.web.state import CsrfError, WebState, web_state
+from api.web.state import CsrfError, WebState, WebStateDep
 
 log = logging.getLogger("casepilot.web")
 router = APIRouter(include_in_schema=False)
@@ -52,8 +52,7 @@ def sign_in_mail(state: WebState, request: Request, email: str, link: str) -> Em
 
 
 @router.get("/register")
-async def register_form(request: Request, next: str = Query("/account"),
-                        state: WebState = Depends(web_state)) -> Response:
+async def register_form(request: Request, state: WebStateDep, next: str = Query("/account")) -> Response:
     visitor = state.visitor(request)
     return state.render(request, visitor, "register.html", next=safe_next(next), email="",
                         title="Register free account - CasePilot",
@@ -61,8 +60,8 @@ async def register_form(request: Request, next: str = Query("/account"),
 
 
 @router.post("/register")
-async def register(request: Request, email: str = Form("", max_length=320), next: str = Form("/account"),
-                   csrf: str = Form(""), state: WebState = Depends(web_state)) -> Response:
+async def register(request: Request, state: WebStateDep, email: str = Form("", max_length=320),
+                   next: str = Form("/account"), csrf: str = Form("")) -> Response:
     visitor = state.visitor(request)
     context = {"next": safe_next(next), "email": email[:320], "title": "Register free account - CasePilot",
                "description": "Register a free CasePilot account with your email address."}
@@ -87,16 +86,16 @@ async def register(request: Request, email: str = Form("", max_length=320), next
 
 
 @router.get("/sign-in")
-async def sign_in_form(request: Request, token: str = Query("", max_length=200), next: str = Query("/account"),
-                       state: WebState = Depends(web_state)) -> Response:
+async def sign_in_form(request: Request, state: WebStateDep, token: str = Query("", max_length=200),
+                       next: str = Query("/account")) -> Response:
     visitor = state.visitor(request)
     return state.render(request, visitor, "sign_in.html", token=token, next=safe_next(next),
                         title="Sign in - CasePilot", description="Sign in to CasePilot.")
 
 
 @router.post("/sign-in")
-async def sign_in(request: Request, token: str = Form("", max_length=200), next: str = Form("/account"),
-                  csrf: str = Form(""), state: WebState = Depends(web_state)) -> Response:
+async def sign_in(request: Request, state: WebStateDep, token: str = Form("", max_length=200),
+                  next: str = Form("/account"), csrf: str = Form("")) -> Response:
     visitor = state.visitor(request)
     try:
         state.check_csrf(request, visitor, csrf)
@@ -117,7 +116,7 @@ async def sign_in(request: Request, token: str = Form("", max_length=200), next:
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, csrf: str = Form(""), state: WebState = Depends(web_state)) -> Response:
+async def sign_out(request: Request, state: WebStateDep, csrf: str = Form("")) -> Response:
     visitor = state.visitor(request)
     try:
         state.check_csrf(request, visitor, csrf)
@@ -144,7 +143,7 @@ def _account_page(request: Request, state: WebState, visitor, status: int = 200,
 
 
 @router.get("/account")
-async def account_page(request: Request, state: WebState = Depends(web_state)) -> Response:
+async def account_page(request: Request, state: WebStateDep) -> Response:
     visitor = state.visitor(request)
     if visitor.session is None:
         return RedirectResponse("/register?next=/account", status_code=303)
@@ -152,8 +151,8 @@ async def account_page(request: Request, state: WebState = Depends(web_state)) -
 
 
 @router.post("/account/keys")
-async def create_key(request: Request, name: str = Form("", max_length=200), csrf: str = Form(""),
-                     state: WebState = Depends(web_state)) -> Response:
+async def create_key(request: Request, state: WebStateDep, name: str = Form("", max_length=200),
+                     csrf: str = Form("")) -> Response:
     visitor = state.visitor(request)
     if visitor.session is None:
         return RedirectResponse("/register?next=/account", status_code=303)
@@ -167,8 +166,7 @@ async def create_key(request: Request, name: str = Form("", max_length=200), csr
 
 
 @router.post("/account/keys/{key_id}/revoke")
-async def revoke_key(request: Request, key_id: str, csrf: str = Form(""),
-                     state: WebState = Depends(web_state)) -> Response:
+async def revoke_key(request: Request, state: WebStateDep, key_id: str, csrf: str = Form("")) -> Response:
     visitor = state.visitor(request)
     if visitor.session is None:
         return RedirectResponse("/register?next=/account", status_code=303)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import re
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from api.access import describe_text
 from api.models import CODE_PATTERN
-from api.web.state import CsrfError, Visitor, WebState, web_state
+from api.web.state import CsrfError, Visitor, WebState, WebStateDep
 from rag.codepage import CodeNotFound
 from rag.service import QuestionError
 
@@ -27,6 +28,7 @@ CODE_SET_NAMES = {"CPT": "CPT", "HCPCS": "HCPCS Level II", "ICD10CM": "ICD-10-CM
                   "CPT/HCPCS": "CPT/HCPCS"}
 SEARCH_SETS = ("CPT", "HCPCS", "ICD10CM")
 PTP_PAGE_SIZE = 25
+PTP_MAX_PAGE_SIZE = 500
 SEARCH_PAGE_SIZE = 20
 SEARCH_MAX_PAGES = 5
 CODE_RE = re.compile(CODE_PATTERN)
@@ -58,10 +60,10 @@ def over_quota(state: WebState, request: Request, visitor: Visitor, what: str, l
 
 
 @router.get("/codes/{code}")
-async def code_page(request: Request, code: str, p1: int = Query(1, ge=1, le=100_000),
+async def code_page(request: Request, state: WebStateDep, code: str, p1: int = Query(1, ge=1, le=100_000),
                     p2: int = Query(1, ge=1, le=100_000),
                     setting: str = Query("practitioner", pattern="^(practitioner|hospital)$"),
-                    state: WebState = Depends(web_state)) -> Response:
+                    per_page: int = Query(PTP_PAGE_SIZE, ge=10, le=PTP_MAX_PAGE_SIZE)) -> Response:
     visitor = state.visitor(request)
     runtime = state.runtime
     services = runtime.services()  # one data snapshot for the whole page
@@ -79,10 +81,28 @@ async def code_page(request: Request, code: str, p1: int = Query(1, ge=1, le=100
     if not allowed:
         runtime.metrics.quota_rejections.labels(f"web-{visitor.principal.tier}").inc()
         return over_quota(state, request, visitor, "page views", limit)
+    store = runtime.service.reference
+    releases = tuple(sorted((name, r.version) for name, r in store.releases().items()))
+    key = (resolved, p1, p2, per_page, setting, runtime.data_version(), releases)
+    cached = state.bodies.get(key)
+    if cached is None:
+        cached = await run_in_threadpool(_render_body, state, resolved, p1, p2, per_page, setting)
+        state.bodies.put(key, *cached)
+    body, meta = cached
+    response = state.render(request, visitor, "code.html", body=body, remaining=remaining, limit=limit, **meta)
+    response.headers["X-RateLimit-Limit"] = str(limit)
+    response.headers["X-RateLimit-Remaining"] = str(remaining)
+    return response
+
+
+def _render_body(state: WebState, code: str, p1: int, p2: int, per_page: int, setting: str) -> tuple[Markup, dict]:
+    """The visitor-independent part of a code page, rendered, and what the rest of the page needs of it."""
+    runtime = state.runtime
+    pages = runtime.pages
     dataset = f"ptp_{setting}"
-    page = pages.code_page(resolved, page=p1, page_size=PTP_PAGE_SIZE, dataset=dataset)
+    page = pages.code_page(code, page=p1, page_size=per_page, dataset=dataset)
     if p2 != p1:
-        column2 = pages.ptp_page(resolved, 2, page=p2, page_size=PTP_PAGE_SIZE, dataset=dataset)
+        column2 = pages.ptp_page(code, 2, page=p2, page_size=per_page, dataset=dataset)
         column2.citation = page.ptp_column2.citation  # keep the page's citation numbering
         page.ptp_column2 = column2
     own_set = page.descriptors[0].code_set if page.descriptors else page.code_set.split("/")[0]
@@ -94,23 +114,23 @@ async def code_page(request: Request, code: str, p1: int = Query(1, ge=1, le=100
     official = next((d for d in page.descriptors if d.kind == "official"), None)
     plain = next((d for d in page.descriptors if d.kind == "plain_language"), None)
     summary = (official or plain).text if (official or plain) else page.description
-    response = state.render(
-        request, visitor, "code.html", page=page, label=label, own_set=own_set, official=official, plain=plain,
+    body = state.templates.get_template("code_body.html").render(
+        page=page, label=label, own_set=own_set, official=official, plain=plain,
         other_descriptors=[d for d in page.descriptors if d is not official and d is not plain],
         previous=previous, following=following, citations=citations, setting=setting, p1=p1, p2=p2,
-        coverage=getattr(page, "coverage", None), remaining=remaining, limit=limit,
-        title=f"{label}: {summary[:70]}" if summary else label,
-        description=(f"{label}: {summary[:150]}. Status, NCCI PTP edits, MUE and modifiers, every fact cited."
-                     if summary else f"{label} on CasePilot: status, NCCI edits, MUE and modifiers, cited."),
-        fmt=format_date)
-    response.headers["X-RateLimit-Limit"] = str(limit)
-    response.headers["X-RateLimit-Remaining"] = str(remaining)
-    return response
+        per_page=per_page, coverage=getattr(page, "coverage", None), fmt=format_date)
+    meta = {
+        "page": {"code": page.code}, "label": label,
+        "title": f"{label}: {summary[:70]}" if summary else label,
+        "description": (f"{label}: {summary[:150]}. Status, NCCI PTP edits, MUE and modifiers, every fact cited."
+                        if summary else f"{label} on CasePilot: status, NCCI edits, MUE and modifiers, cited."),
+    }
+    return Markup(body), meta
 
 
 @router.get("/search")
-async def search(request: Request, q: str = Query("", max_length=500), code_set: str = Query(""),
-                 page: int = Query(1, ge=1, le=SEARCH_MAX_PAGES), state: WebState = Depends(web_state)) -> Response:
+async def search(request: Request, state: WebStateDep, q: str = Query("", max_length=500), code_set: str = Query(""),
+                 page: int = Query(1, ge=1, le=SEARCH_MAX_PAGES)) -> Response:
     visitor = state.visitor(request)
     service = state.runtime.service
     text = " ".join("".join(ch if ch.isprintable() else " " for ch in q).split())
@@ -133,8 +153,7 @@ async def search(request: Request, q: str = Query("", max_length=500), code_set:
 
 
 @router.get("/ask")
-async def ask_form(request: Request, code: str = Query("", max_length=12),
-                   state: WebState = Depends(web_state)) -> Response:
+async def ask_form(request: Request, state: WebStateDep, code: str = Query("", max_length=12)) -> Response:
     visitor = state.visitor(request)
     code = code.upper() if CODE_RE.match(code or "") else ""
     return state.render(request, visitor, "ask.html", code=code, question="", answer=None,
@@ -143,8 +162,8 @@ async def ask_form(request: Request, code: str = Query("", max_length=12),
 
 
 @router.post("/ask")
-async def ask(request: Request, question: str = Form("", max_length=4000), code: str = Form("", max_length=12),
-              csrf: str = Form(""), state: WebState = Depends(web_state)) -> Response:
+async def ask(request: Request, state: WebStateDep, question: str = Form("", max_length=4000),
+              code: str = Form("", max_length=12), csrf: str = Form("")) -> Response:
     visitor = state.visitor(request)
     code = code.upper() if CODE_RE.match(code or "") else ""
     context = {"code": code, "question": question,

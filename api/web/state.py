@@ -8,8 +8,9 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.templating import Jinja2Templates
 
 from api.access import Principal, Quotas
@@ -17,6 +18,7 @@ from api.accounts import Accounts
 from api.mail.config import MailConfig
 from api.mail.consultant import Outbox
 from api.runtime import Runtime
+from api.web.pagecache import BodyCache
 from api.web.sessions import SESSION_COOKIE, Session, Sessions
 from rag.settings import Settings
 
@@ -62,6 +64,7 @@ class WebState:
         self.sign_in_mails = Quotas({"guest": 5}, storage, clock=clock, namespace="sign-in-mails")
         self.outbox = Outbox(MailConfig.from_settings(settings))
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
+        self.bodies = BodyCache()
 
     # ------------------------------------------------------------ visitors
 
@@ -105,3 +108,6 @@ class WebState:
 
 def web_state(request: Request) -> WebState:
     return request.app.state.web
+
+
+WebStateDep = Annotated[WebState, Depends(web_state)]

@@ -65,6 +65,15 @@ def test_guest_runs_out_of_views_registers_and_continues(browser, pages_server):
         context, page, errors = _context(browser)
         page.goto(server.url + "/codes/22514")
         assert page.locator("h1 .big").inner_text() == "22514"
+        page.keyboard.press("Tab")  # keyboard users meet the skip link first, then the home link and search field
+        assert page.evaluate("document.activeElement.className") == "skip"
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.className") == "brand"
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "quick-q"
+        unlabelled = page.evaluate("""[...document.querySelectorAll('input:not([type=hidden]), textarea')]
+            .filter(e => !(e.labels && e.labels.length)).map(e => e.name)""")
+        assert unlabelled == []
         assert "Have a question about CPT 22514?" in page.locator(".askbox h2").inner_text()
         assert "0 of 1 free page view left today" in page.locator(".quota").inner_text()
         page.get_by_role("link", name="Next: 22515").click()

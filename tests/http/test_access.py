@@ -217,3 +217,13 @@ def test_revoked_keys_stop_working_at_once(app_server, tmp_path):
         assert accounts.revoke_key(account, account_key.split("_")[1])
         for key in (file_key, account_key):
             assert client.get("/v1/modifiers/25", headers={"X-API-Key": key}).status_code == 401
+
+
+def test_an_unreachable_quota_store_serves_uncounted_rather_than_failing():
+    from loopback import free_port
+
+    from api.access import Principal, Quotas
+
+    quotas = Quotas({"guest": 2}, f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    assert quotas.hit(Principal("guest", "ip:127.0.0.9")) == (True, 2, 2)
+    assert quotas.remaining(Principal("guest", "ip:127.0.0.9")) == 2
