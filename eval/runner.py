@@ -170,7 +170,7 @@ class Runner:
     def __post_init__(self):
         self.contexts = Contexts(self.service)
         retriever = getattr(self.service, "retriever", None)
-        self.passage_sources = set(retriever.catalog.active("passages")) if retriever is not None else set()
+        self.passage_sources = retriever.sources() if retriever is not None else set()
         self.loaded_code_sets = self._loaded_code_sets()
 
     def _loaded_code_sets(self) -> set[str]:

@@ -110,7 +110,7 @@ class CasePilot:
         threading.Thread(target=refresh, name="casepilot-refresh", daemon=True).start()
 
     def _build(self, snapshot: DataSnapshot, previous: Services | None) -> Services:
-        retriever = self.retriever.bound(snapshot.passage_releases) if self.retriever is not None else None
+        retriever = self.retriever.bound(snapshot.passages) if self.retriever is not None else None
         search = CodeSearch(snapshot.reference, retriever, carry_from=previous.search if previous else None)
         query = QueryService(self.settings, snapshot.reference, retriever, self.generator, code_search=search)
         pages = CodePages(snapshot.reference, retriever, query.check)

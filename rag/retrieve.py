@@ -11,7 +11,7 @@ from typing import Sequence
 from rag.providers.embedding import Embedder
 from rag.providers.sparse import Bm25Encoder
 from rag.stores.catalog import Catalog
-from rag.stores.schema import release_key
+from rag.stores.schema import Release, release_key
 from rag.stores.vectors import RRF_K, Hit, SearchMode, VectorQuery, VectorStore
 from rag.text import bigrams, profile, terms
 
@@ -71,18 +71,24 @@ class HybridRetriever:
         self.lexical_weight = LEXICAL_WEIGHT if lexical_weight is None else lexical_weight
         self.sparse = Bm25Encoder()
         self.candidate_k, self.per_document, self.mode = candidate_k, per_document, mode
-        self._releases: list[str] | None = None
+        self._releases: dict[str, Release] | None = None
 
-    def bound(self, releases: Sequence[str]) -> "HybridRetriever":
-        """The same engine and models, searching exactly ``releases``."""
+    def bound(self, releases: dict[str, Release]) -> "HybridRetriever":
+        """The same engine and models, searching exactly ``releases`` (passage source -> release)."""
         bound = copy.copy(self)
-        bound.catalog, bound._releases = None, list(releases)
+        bound.catalog, bound._releases = None, dict(releases)
         return bound
 
+    def _active(self) -> dict[str, Release]:
+        return self.catalog.active("passages") if self.catalog is not None else (self._releases or {})
+
     def active_releases(self) -> list[str]:
-        if self.catalog is not None:
-            return [release_key(name, r.version) for name, r in self.catalog.active("passages").items()]
-        return self._releases or []
+        """The release keys searched (what the vector store's points are filtered on)."""
+        return [release_key(name, r.version) for name, r in sorted(self._active().items())]
+
+    def sources(self) -> set[str]:
+        """The passage sources searched (guidelines, cpt, hcpcs ...)."""
+        return set(self._active())
 
     def retrieve(self, question: str, *, limit: int = 5, boost_codes: Sequence[str] = (),
                  kinds: Sequence[str] | None = None, mode: SearchMode | None = None) -> Retrieved:

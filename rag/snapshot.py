@@ -1,7 +1,7 @@
 """One consistent view of the data per request: which releases are active, and a token that names them.
 
-The catalog (rag.stores.catalog) is the only record of what is active. ``DataSource.current()`` looks at it
-once per call (one ``stat``); when it changed, the catalog is read once and a new ``DataSnapshot`` is built.
+The catalog (rag.stores.catalog) is the only record of what is active. ``DataSource.changed()`` looks at it
+(one ``stat``); when it changed, ``load()`` reads the catalog once and builds a new ``DataSnapshot``.
 Everything a request reads (reference rows, passage releases, caches keyed on ``version``) comes from the one
 snapshot it took, so a release switched in mid-request is seen by the next request, never half by this one.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rag.stores.catalog import Catalog
 from rag.stores.reference import ReferenceStore
-from rag.stores.schema import DATASETS, Release, release_key
+from rag.stores.schema import Release
 
 
 @dataclass(frozen=True)
@@ -43,15 +43,6 @@ class DataSnapshot:
     passages: dict[str, Release]
     stamp: CatalogStamp | None
 
-    @property
-    def passage_releases(self) -> list[str]:
-        return [release_key(name, release.version) for name, release in sorted(self.passages.items())]
-
-    def reference_key(self, *kinds: str) -> tuple[tuple[str, str], ...]:
-        """The active reference releases of the given kinds (all when none given): what an index built from
-        those tables depends on."""
-        return tuple(sorted((name, r.version) for name, r in self.reference.releases().items()
-                            if not kinds or DATASETS[name].kind in kinds))
 
 
 def version_token(reference: dict[str, Release], passages: dict[str, Release]) -> str:
