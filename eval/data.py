@@ -21,6 +21,7 @@ log = logging.getLogger("eval")
 NCCI_DERIVED = "ncci_practitioner_2026q2_derived"
 HCPCS_2020_CSV = "hcpcs_level2_2020_cms/HCPC2020_ANWEB.csv"
 ICD10CM_FY2025_CSV = "icd10_cm_pcs_fy2025_icd10coder/icd10cm_fy2025_codes.csv"
+ICD10CM_FY2026_XML = "icd10cm_fy2026_cdc/icd10c-tabular-April-1-2026.xml"
 
 
 def shared_data_dir(explicit: Path | None = None) -> Path | None:
