@@ -26,8 +26,17 @@ import sys
 from pathlib import Path
 
 from eval.data import shared_data_dir
-from eval.realdata import (icd10cm_from_package, load_hcpcs_2020, load_icd10cm_fy2025, load_mue, load_ptp_index,
-                           unique_titles)
+from eval.lay_terms import lay_terms_in, paraphrase
+from eval.realdata import (
+    CodeTitle,
+    icd10cm_from_package,
+    load_hcpcs_2020,
+    load_icd10cm_fy2025,
+    load_icd10cm_fy2026_leaves,
+    load_mue,
+    load_ptp_index,
+    unique_titles,
+)
 
 SEED = 20260402
 DEFAULT_SAMPLE = 500
@@ -36,6 +45,13 @@ PAIR_TEMPLATES = ["Can {a} and {b} be billed together?", "Is there an NCCI edit 
                   "Are {a} and {b} bundled on the same day?", "Can I report {a} with {b} on the same claim?",
                   "Is {b} bundled into {a}?"]
 ALL_SETS = ("ptp_gen", "mue_gen", "hcpcs_desc", "icd10cm_desc", "hcpcs_desc_noisy", "icd10cm_desc_noisy")
+# Which-code questions for /v1/ask ("expect_first_code"): titles and descriptors put as a coder asks, verbatim and in
+# lay words. Not in ALL_SETS: generated on request (--sets), so the existing runs keep their inputs.
+ASK_SETS = ("icd10cm_ask", "hcpcs_ask", "icd10cm_lay", "hcpcs_lay")
+ICD_ASK_TEMPLATES = ["ICD-10-CM code for {t}", "what is the dx code for {t}?", "icd10 code {t}",
+                     "diagnosis code for {t}?", "{t} icd 10"]
+HCPCS_ASK_TEMPLATES = ["HCPCS code for {t}", "what is the hcpcs code for {t}?", "what do I bill for {t}?",
+                       "hcpcs level II code {t}", "code for {t}"]
 ICD_SETS = {"icd10cm_desc", "icd10cm_desc_noisy"}
 UNIT_TEMPLATES = ["What is the MUE for {c}?", "How many units of {c} can be billed per day?",
                   "What is the maximum units for {c}?", "Is there an MUE limit on {c}?"]
@@ -135,6 +151,71 @@ def noisy_items(items: list[dict], rng: random.Random, prefix: str) -> list[dict
             for n, item in enumerate(items, start=1)]
 
 
+def ask_item(id_: str, question: str, row: CodeTitle, code_set: str, source: str, lay: bool) -> dict:
+    item = _item(id_, question, "open", [row.code], [row.code], f"{code_set} {row.code}: {row.title}",
+                 [f"{source}:{code_set}:{row.code}"])
+    return {**item, "coder_intent": "which_code", "expect_first_code": row.code, "description": row.title,
+            "lay": lay}
+
+
+def ask_items(rows: list[CodeTitle], n: int, rng: random.Random, prefix: str, code_set: str, source: str,
+              templates: list[str]) -> list[dict]:
+    """n titles (unambiguous ones only) asked as a coder would ask for their code."""
+    rows = unique_titles(sorted(rows, key=lambda r: r.code))
+    chosen = rng.sample(rows, min(n, len(rows)))
+    return [ask_item(f"{prefix}-{number:04d}", templates[number % len(templates)].format(t=row.title), row,
+                     code_set, source, lay=False)
+            for number, row in enumerate(chosen, start=1)]
+
+
+def drug_brands_for(row: CodeTitle) -> dict[str, str]:
+    """Generic name in the descriptor -> the brand the project's drug table gives for that code."""
+    from rag.drugs import load_drug_table
+
+    descriptor = row.title.lower()
+    return {code.generic: code.brand for code in load_drug_table().by_code(row.code)
+            if code.generic.lower() in descriptor and code.brand.lower() not in descriptor}
+
+
+def lay_items(rows: list[CodeTitle], n: int, rng: random.Random, prefix: str, code_set: str, source: str,
+              templates: list[str], brands: bool = False) -> list[dict]:
+    """n titles that the lay lexicon changes (or, for drugs, that a brand name replaces), paraphrased in lay words
+    and asked as a coder would ask; the expected first code is the title's own code."""
+    rows = unique_titles(sorted(rows, key=lambda r: r.code))
+    candidates = []
+    for row in rows:
+        extra = drug_brands_for(row) if brands else {}
+        if lay_terms_in(row.title) or extra:
+            lay = paraphrase(row.title, extra)
+            if lay.lower() != row.title.lower():
+                candidates.append((row, lay))
+    chosen = rng.sample(candidates, min(n, len(candidates)))
+    return [ask_item(f"{prefix}-{number:04d}", templates[number % len(templates)].format(t=lay.lower()), row,
+                     code_set, source, lay=True)
+            for number, (row, lay) in enumerate(chosen, start=1)]
+
+
+def ask_sets(shared: Path, sample: int, seed: int, wanted: set[str]) -> dict[str, list[dict]]:
+    written: dict[str, list[dict]] = {}
+    if wanted & {"icd10cm_ask", "icd10cm_lay"}:
+        leaves = load_icd10cm_fy2026_leaves(shared)
+        if "icd10cm_ask" in wanted:
+            written["icd10cm_ask"] = ask_items(leaves, sample, random.Random(f"{seed}:icd-ask"), "aicd", "ICD10CM",
+                                               "icd10cm", ICD_ASK_TEMPLATES)
+        if "icd10cm_lay" in wanted:
+            written["icd10cm_lay"] = lay_items(leaves, sample, random.Random(f"{seed}:icd-lay"), "licd", "ICD10CM",
+                                               "icd10cm", ICD_ASK_TEMPLATES)
+    if wanted & {"hcpcs_ask", "hcpcs_lay"}:
+        hcpcs = load_hcpcs_2020(shared)
+        if "hcpcs_ask" in wanted:
+            written["hcpcs_ask"] = ask_items(hcpcs, sample, random.Random(f"{seed}:hcpcs-ask"), "ahcpcs", "HCPCS",
+                                             "hcpcs", HCPCS_ASK_TEMPLATES)
+        if "hcpcs_lay" in wanted:
+            written["hcpcs_lay"] = lay_items(hcpcs, sample, random.Random(f"{seed}:hcpcs-lay"), "lhcpcs", "HCPCS",
+                                             "hcpcs", HCPCS_ASK_TEMPLATES, brands=True)
+    return written
+
+
 def generate(out: Path, shared: Path | None, sample: int = DEFAULT_SAMPLE, seed: int = SEED,
              only: set[str] | None = None) -> dict[str, Path]:
     out = Path(out)
@@ -155,6 +236,7 @@ def generate(out: Path, shared: Path | None, sample: int = DEFAULT_SAMPLE, seed:
             if "hcpcs_desc_noisy" in wanted:
                 written["hcpcs_desc_noisy"] = noisy_items(hcpcs, random.Random(f"{seed}:hcpcs-noisy"), "ghcpcsn")
         icd_rows = load_icd10cm_fy2025(shared) if wanted & ICD_SETS else []
+        written.update(ask_sets(shared, sample, seed, wanted))
     else:
         icd_rows = icd10cm_from_package() if wanted & ICD_SETS else []
     if icd_rows:
@@ -180,8 +262,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared", type=Path, help="defaults to ../shared/data beside the repository")
     parser.add_argument("--sample", type=int, default=DEFAULT_SAMPLE, help="items per generated set")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--sets", help=f"comma-separated subset; 'ask' = {', '.join(ASK_SETS)}; default: "
+                                       f"{', '.join(ALL_SETS)}")
     args = parser.parse_args(argv)
-    paths = generate(args.out, shared_data_dir(args.shared), args.sample, args.seed)
+    only = None
+    if args.sets:
+        names = {n.strip() for n in args.sets.split(",") if n.strip()}
+        only = (names - {"ask"}) | (set(ASK_SETS) if "ask" in names else set())
+        unknown = only - set(ALL_SETS) - set(ASK_SETS)
+        if unknown:
+            parser.error(f"unknown set(s): {', '.join(sorted(unknown))}")
+    paths = generate(args.out, shared_data_dir(args.shared), args.sample, args.seed, only)
     for name, path in paths.items():
         print(f"{name}: {sum(1 for _ in open(path))} items -> {path}")
     return 0

@@ -13,8 +13,14 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
+from xml.etree import ElementTree
 
-from eval.data import HCPCS_2020_CSV, ICD10CM_FY2025_CSV, NCCI_DERIVED
+from eval.data import (
+    HCPCS_2020_CSV,
+    ICD10CM_FY2025_CSV,
+    ICD10CM_FY2026_XML,
+    NCCI_DERIVED,
+)
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,29 @@ def load_icd10cm_fy2025(shared: Path) -> list[CodeTitle]:
         for row in csv.DictReader(handle):
             if row.get("billable") == "1":
                 rows.append(CodeTitle(row["code_dot"].strip().upper(), " ".join(row["long_name"].split())))
+    return rows
+
+
+def load_icd10cm_fy2026_leaves(shared: Path) -> list[CodeTitle]:
+    """Billable ICD-10-CM FY2026 codes whose title is in the CDC tabular XML: the leaf <diag> elements that need
+    no 7th character (codes built from a sevenChrDef have no title of their own in the file)."""
+    root = ElementTree.parse(Path(shared) / ICD10CM_FY2026_XML).getroot()
+    rows: list[CodeTitle] = []
+
+    def walk(diag: ElementTree.Element, needs_seventh: bool) -> None:
+        needs_seventh = needs_seventh or diag.find("sevenChrDef") is not None
+        children = diag.findall("diag")
+        if not children and not needs_seventh:
+            name, desc = diag.findtext("name", "").strip().upper(), " ".join(diag.findtext("desc", "").split())
+            if name and desc:
+                rows.append(CodeTitle(name, desc))
+        for child in children:
+            walk(child, needs_seventh)
+
+    for chapter in root.iter("chapter"):
+        for section in chapter.findall("section"):
+            for diag in section.findall("diag"):
+                walk(diag, False)
     return rows
 
 
