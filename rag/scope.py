@@ -14,7 +14,8 @@ CLINICAL = re.compile(
     r"(?:is|are) (?:it|they) safe to (?:take|give|use)|what (?:medication|medicine|drug|antibiotic|treatment)s? "
     r"(?:should|would|do|is best|for)|how (?:much|many mg) (?:should|do) (?:i|we|he|she) (?:give|take)|"
     r"(?:diagnose|treat) (?:my|this|a|the) (?:patient|pain|headache|rash|fever|condition)|"
-    r"is (?:this|it) (?:serious|an emergency|cancer|contagious)|do i have|am i having|triage|"
+    r"is (?:this|it|my) (?:\w+ )?(?:serious|an emergency|cancer|cancerous|contagious|infected|broken)|do i have|"
+    r"am i having|triage|"
     r"(?:need|get) an? (?:mri|ct|x-?ray|ultrasound|scan|referral|antibiotics?)\b)", re.I)
 CODING = re.compile(
     r"\b(codes?|coding|coded|bill\w*|cpt|hcpcs|icd|dx|modifiers?|units?|mue|ncci|ptp|claims?|denial|denied|"
@@ -24,5 +25,17 @@ REFUSAL = ("CasePilot answers coding and billing questions; it does not give cli
            "me for those.")
 
 
+# An instruction to the assistant itself, or a request that is not about coding at all: answered with the same
+# short refusal (the question holds nothing to look up, and the rules do not change).
+INSTRUCTION = re.compile(
+    r"\b(ignore (?:all |any |the |your )?(?:previous |prior |above )?(?:instructions|rules|prompts?)|"
+    r"disregard (?:all |your |the )?(?:previous |prior )?(?:instructions|rules)|system prompt|developer mode|"
+    r"jailbreak|pretend (?:you are|to be)|you are now|act as (?:my|a) (?:doctor|physician|nurse)|"
+    r"invent (?:a|some) codes?|make up (?:a|some) codes?|write (?:me )?(?:a|an) (?:poem|story|song|joke|essay))",
+    re.I)
+
+
 def out_of_scope(question: str) -> bool:
+    if INSTRUCTION.search(question):
+        return True
     return bool(CLINICAL.search(question)) and not CODING.search(question)

@@ -126,7 +126,9 @@ class QueryService:
                 facts += exact.facts
                 plan.append(PlanStep(tool="pair_check", why=f"NCCI PTP tables for {', '.join(procedures)}"))
             if "units" in intents:
-                units = mue_facts(self.reference, procedures, recognized.units)
+                facts += self.which_code.dose_facts(question, procedures)
+                asked_units = [] if facts else recognized.units  # "60 mg" is a dose, not units asked about
+                units = mue_facts(self.reference, procedures, asked_units)
                 exact.mue, facts = units.mue, facts + units.facts
                 plan.append(PlanStep(tool="units", why=f"MUE tables for {', '.join(procedures)}"))
             if "modifier" in intents:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from rag.abbreviations import expand
 from rag.case2code import CodeSearch, descriptor_match
-from rag.drugs import DrugTable, code_lines_for_dose, load_drug_table, parse_doses
+from rag.drugs import DoseError, DrugTable, code_lines_for_dose, load_drug_table, parse_doses, units_for
 from rag.findings.codes import CODE_SET_LABELS, code_citation, describe
 from rag.findings.common import Fact
 from rag.findings.mue import mue_citation, mue_finding, mue_sentence
@@ -65,8 +65,17 @@ def wanted_code_sets(question: str) -> list[str] | None:
     return sets or None
 
 
+QUESTION_WORDS = re.compile(r"\b(how|when|why|what|whats|which|who|can|could|does|do|is|are|should|may|must|"
+                            r"difference|vs|versus|rule|rules|guideline|guidelines|policy|mean|meaning)\b", re.I)
+SHORT_PHRASE_WORDS = 8
+QUALITY_MEASURE = re.compile(r"^G[89]\d{3}$")  # HCPCS quality-data codes: the answer only when asked for
+
+
 def asks_which_code(question: str) -> bool:
-    return bool(WHICH_CODE.search(question))
+    """A request for a code, or a bare description a coder types to find one ("pink eye", "toradol 30mg")."""
+    if WHICH_CODE.search(question):
+        return True
+    return len(question.split()) <= SHORT_PHRASE_WORDS and not QUESTION_WORDS.search(question)
 
 
 def description_words(question: str) -> str:
@@ -117,6 +126,27 @@ class WhichCode:
                     result.facts.append(Fact(mue_sentence(finding, line.units), mue_citation(limit), (drug.hcpcs,)))
         return result if result.facts else None
 
+    def dose_facts(self, question: str, codes: list[str]) -> list[Fact]:
+        """Units from a dose for named HCPCS drug codes: "Toradol 60 mg, how many units of J1885?" -> 4 units."""
+        doses = parse_doses(question)
+        if not doses:
+            return []
+        facts = []
+        for code in codes:
+            drugs = self.drugs.by_code(code)
+            found = [s for s in self.store.lookup_code(code) if s.fact.code_set == "HCPCS"]
+            if not drugs or not found:
+                continue
+            try:
+                units = units_for(doses[0], drugs[0])
+            except DoseError:
+                continue
+            dose = doses[0].text or f"{doses[0].amount:g} {doses[0].unit}"
+            facts.append(Fact(f"A {dose} dose is {units} unit{'s' if units != 1 else ''} of {code} "
+                              f"({_clause(describe(found[0].fact))}: {drugs[0].per_label} a unit).",
+                              code_citation(found[0]), (code,)))
+        return facts
+
     def answer(self, question: str) -> WhichCodeResult:
         drug = self.drug_facts(question)
         if drug is not None:
@@ -126,7 +156,7 @@ class WhichCode:
         result = WhichCodeResult(query=query, code_sets=code_sets)
         if len(query) < 3:
             return result
-        hits = [h for h in self.search.search(query, limit=8, code_sets=code_sets) if h.status == "valid"]
+        hits = self._candidates(query, code_sets)
         best: list[Sourced[CodeRecord]] = []
         for hit in hits:
             found = [s for s in self.store.lookup_code(hit.code) if s.fact.code_set == hit.code_set]
@@ -154,6 +184,29 @@ class WhichCode:
                                      tuple(s.fact.code for s in alternatives)))
             result.codes += [s.fact.code for s in alternatives]
         return result
+
+    def _candidates(self, query: str, code_sets: list[str] | None):
+        """Current codes for the words, best first. With no code set named, a diagnosis and a service are
+        searched apart and the set whose best code matches the words better leads (one fused list lets a
+        quality-measure G-code that repeats the words outrank the diagnosis)."""
+        asked_quality = bool(re.search(r"\b(quality|measure|mips|pqrs)\b", query, re.I))
+
+        def usable(hits):
+            return [h for h in hits if h.status == "valid" and (asked_quality or not QUALITY_MEASURE.match(h.code))]
+
+        if code_sets:
+            return usable(self.search.search(query, limit=8, code_sets=code_sets))
+        groups = [usable(self.search.search(query, limit=8, code_sets=sets))
+                  for sets in (["ICD10CM"], ["CPT", "HCPCS"])]
+        groups = [g for g in groups if g]
+        if not groups:
+            return []
+
+        def strength(hits) -> float:
+            return descriptor_match(query, [hits[0].description])
+
+        groups.sort(key=strength, reverse=True)
+        return groups[0]
 
     def _lead_facts(self, query: str, sourced: Sourced[CodeRecord]) -> tuple[list[Fact], list[str]]:
         """The best code first; for an ICD-10-CM category or header, its best billable code, then the header named
