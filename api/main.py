@@ -20,7 +20,7 @@ from rag.service import QueryService
 from rag.settings import Settings, get_settings
 
 from api import errors
-from api.observe import BodyLimitMiddleware, ObserveMiddleware
+from api.observe import BodyLimitMiddleware, ObserveMiddleware, SecurityHeadersMiddleware
 from api.routers import ask, claims, codes, health, mail, modifiers, widget
 from api.runtime import Runtime
 
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, service: QueryService | None = 
                        allow_methods=["GET", "POST", "OPTIONS"],
                        allow_headers=["Content-Type", "X-API-Key", "Authorization"],
                        expose_headers=["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining"], max_age=600)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(ObserveMiddleware, metrics=runtime.metrics)
     _document_optional_auth(app)
     return app

@@ -6,7 +6,13 @@ Settings: api.mail.config (``mail_*`` fields on rag.settings.Settings, read with
 """
 
 from api.mail.config import MailConfig
-from api.mail.consultant import Handled, MailConsultant, MailQueue, MailRefused, outbox_count
+from api.mail.consultant import (
+           Handled,
+           MailConsultant,
+           MailQueue,
+           MailRefused,
+           outbox_count,
+)
 from api.mail.parse import ParsedMail, UnreadableMail, parse_message
 
 __all__ = ["Handled", "MailConfig", "MailConsultant", "MailQueue", "MailRefused", "ParsedMail", "UnreadableMail",

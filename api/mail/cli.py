@@ -28,10 +28,9 @@ def _open(settings):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rag.settings import get_settings
-
     from api.mail.config import MailConfig
     from api.mail.consultant import MailConsultant, MailRefused
+    from rag.settings import get_settings
 
     settings = get_settings()
     parser = argparse.ArgumentParser(prog="casepilot-mail", description="CasePilot CaseConsultant (mail intake)")

@@ -21,19 +21,25 @@ import queue
 import smtplib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Callable
-
-from rag.service import QuestionError
 
 from api.access import Principal, Quotas, fingerprint, seconds_to_midnight_utc
-from api.mail.compose import QuestionResult, build_reply
 from api.mail.authn import verify_sender
+from api.mail.compose import QuestionResult, build_reply
 from api.mail.config import MailConfig
 from api.mail.limits import DailyCounts, RateWindow, normalized_sender
-from api.mail.parse import MailHead, ParsedMail, UnreadableMail, human_size, parse_message, read_head
+from api.mail.parse import (
+    MailHead,
+    ParsedMail,
+    UnreadableMail,
+    human_size,
+    parse_message,
+    read_head,
+)
+from rag.service import QuestionError
 
 log = logging.getLogger("casepilot.mail")
 
@@ -343,7 +349,7 @@ class MailQueue:
         self._threads = [threading.Thread(target=self._work, name=f"casepilot-mail-{i}", daemon=True)
                          for i in range(max(1, workers or self.config.workers))]
 
-    def start(self) -> "MailQueue":
+    def start(self) -> MailQueue:
         pending = self.recover()
         if pending:
             log.info("mail inbox: %d accepted messages left from a previous run will be answered", pending)

@@ -129,7 +129,7 @@ class MailListener:
             # aiosmtpd logs every command line (addresses) at INFO and every DATA line at DEBUG.
             logging.getLogger("mail.log").setLevel(logging.WARNING)
 
-    def start(self) -> "MailListener":
+    def start(self) -> MailListener:
         try:
             loopback = ipaddress.ip_address(self.host).is_loopback
         except ValueError:
@@ -148,7 +148,7 @@ class MailListener:
         finally:
             self.queue.close()
 
-    def __enter__(self) -> "MailListener":
+    def __enter__(self) -> MailListener:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -22,15 +22,14 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from rag.answer import Answer
-from rag.service import QueryService
-
 from api.deps import access, get_service
 from api.errors import ApiError
 from api.mail.config import MailConfig
 from api.mail.consultant import MailConsultant, MailRefused, refuse_size
 from api.models import ErrorBody
 from api.routers.common import ACCESS_RESPONSES
+from rag.answer import Answer
+from rag.service import QueryService
 
 MAIL_TYPES = ("message/rfc822", "text/plain")
 
