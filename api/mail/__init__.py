@@ -2,7 +2,8 @@
 
 Intake: ``POST /v1/mail`` (api.routers.mail) and an SMTP listener (api.mail.smtp, off unless enabled).
 Parsing: api.mail.parse. Replies: api.mail.compose. Admission, answering, delivery: api.mail.consultant.
-Settings: api.mail.config (``mail_*`` fields on rag.settings.Settings, read with defaults).
+Settings: ``settings.mail`` (rag.settings.MailSettings, env CASEPILOT_MAIL__*), read by api.mail.config.MailConfig.
+Sender authentication: api.mail.authn. Limits: api.mail.limits. HTML to text: api.mail.html_text.
 """
 
 from api.mail.config import MailConfig

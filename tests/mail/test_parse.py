@@ -215,3 +215,21 @@ def test_html_to_text_keeps_paragraphs():
 
 def test_code_line_for_unknown_without_suggestions():
     assert code_line(CodeCheck(code="ZZZ", status="unknown")) == "ZZZ: UNKNOWN - not found in the reference data"
+
+
+def test_mail_settings_nest_in_settings_and_contradictions_are_refused(monkeypatch):
+    from pydantic import ValidationError
+
+    from rag.settings import MailSettings
+
+    monkeypatch.setenv("CASEPILOT_MAIL__SMTP_PORT", "2525")
+    monkeypatch.setenv("CASEPILOT_MAIL__ALLOWED_SENDERS", "clinic.example; Solo@Other.example")
+    settings = Settings()
+    assert settings.mail.smtp_port == 2525 and settings.mail.allowed_senders == ("clinic.example", "solo@other.example")
+    config = MailConfig.from_settings(settings)
+    assert config.smtp_port == 2525 and config.max_bytes == MailSettings().max_bytes  # one set of defaults
+    with pytest.raises(ValidationError, match="ALLOWED_SENDERS is empty"):
+        Settings(mail=MailSettings(smtp_enabled=True))
+    with pytest.raises(ValidationError, match="QDRANT_URL is not set"):
+        Settings(vector_backend="qdrant")
+    assert Settings(vector_backend="qdrant", qdrant_url=":memory:").qdrant_url == ":memory:"
