@@ -450,7 +450,7 @@ def _capped(content: str, limit: int, what: str, problems: list[str]) -> str:
     return content[:limit]
 
 
-def parse_message(raw: bytes, max_questions: int = 10, *, max_html_bytes: int = 256 * 1024,
+def parse_message(raw: bytes, max_questions: int = 10, *, max_html_bytes: int = 128 * 1024,
                   max_text_chars: int = 64 * 1024) -> ParsedMail:
     try:
         message: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)
