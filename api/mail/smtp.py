@@ -98,9 +98,10 @@ class ConsultantHandler:
         raw = envelope.original_content or b""
         loop = asyncio.get_running_loop()
         try:
-            parsed = await loop.run_in_executor(None, lambda: self.consultant.admit(
-                bytes(raw), envelope_address(envelope.mail_from), client=peer_address(session)))
-            await loop.run_in_executor(None, self.queue.accept, bytes(raw))
+            data, sender = bytes(raw), envelope_address(envelope.mail_from)
+            self.consultant.screen(data, sender, client=peer_address(session))  # cheap: on the event loop
+            parsed = await loop.run_in_executor(None, lambda: self.consultant.admit(data, sender, screened=True))
+            await loop.run_in_executor(None, self.queue.accept, data)
         except MailRefused as refusal:
             return refusal.smtp_reply()
         except Exception as error:

@@ -150,7 +150,8 @@ async def mail(request: Request, service: QueryService = Depends(get_service)) -
     raw = await read_limited(request, consultant.config.max_bytes)
     try:
         client = request.client.host if request.client else "unknown"
-        parsed = await run_in_threadpool(lambda: consultant.admit(raw, client=client))
+        consultant.screen(raw, client=client)  # on the event loop: refusals never wait for a handler thread
+        parsed = await run_in_threadpool(lambda: consultant.admit(raw, screened=True))
     except MailRefused as refusal:
         raise ApiError(refusal.http_status, refusal.reason, headers=refusal.headers, refusal=refusal.kind)
     handled = await run_in_threadpool(consultant.respond, parsed)
