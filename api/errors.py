@@ -58,7 +58,8 @@ def install(app: FastAPI) -> None:
         cause = exc.__cause__
         if exc.status_code == 400 and isinstance(cause, UnicodeDecodeError):
             return JSONResponse({"error": "invalid request: the body is not valid UTF-8"}, status_code=422)
-        if exc.status_code == 400 and isinstance(cause, ValueError):
+        if exc.status_code == 400 and isinstance(cause, (ValueError, RecursionError)):
+            # RecursionError: JSON nested deeper than the parser goes; documented as a 422 like any bad body
             return JSONResponse({"error": "invalid request: the body could not be parsed"}, status_code=422)
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 404 and message == "Not Found":

@@ -19,11 +19,9 @@ from rag.app import CasePilot
 from rag.settings import Settings, get_settings
 
 from api import errors, web
-from api.observe import BodyLimitMiddleware, ObserveMiddleware
+from api.observe import BodyLimitMiddleware, ObserveMiddleware, SecurityHeadersMiddleware
 from api.routers import ask, claims, codes, health, mail, modifiers, widget
 from api.runtime import Runtime
-from rag.service import QueryService
-from rag.settings import Settings, get_settings
 
 DESCRIPTION = """Grounded answers for medical coders: every fact cited (dataset, version, row or passage), every
 code checked against the reference data (CMS HCPCS and NCCI tables, CDC ICD-10-CM, CasePilot's own CPT and
@@ -64,6 +62,7 @@ def create_app(settings: Settings | None = None, casepilot: CasePilot | None = N
                        allow_methods=["GET", "POST", "OPTIONS"],
                        allow_headers=["Content-Type", "X-API-Key", "Authorization"],
                        expose_headers=["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining"], max_age=600)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(ObserveMiddleware, metrics=runtime.metrics)
     _document_optional_auth(app)
     return app

@@ -1,4 +1,5 @@
-"""Metrics (Prometheus text format), the access log, and the request body limit, as plain ASGI middleware.
+"""Metrics (Prometheus text format), the access log, the request body limit and the security headers, as plain
+ASGI middleware.
 
 Routes are labelled by their template (``/v1/codes/{code}``), never by the raw path or query string, so
 label cardinality stays bounded and no code, search text or question reaches a metric or a log line.
@@ -11,7 +12,13 @@ import logging
 import time
 
 from fastapi import HTTPException
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 log = logging.getLogger("casepilot.api")
 
@@ -123,3 +130,46 @@ class BodyLimitMiddleware:
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
+
+
+# The demo page and the widget: scripts and connections to this origin only; the page's own <style> and the
+# style element the widget adds need 'unsafe-inline' for styles (never for scripts); nobody may frame the page.
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'")
+# JSON and text responses load nothing and are never framed.
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# FastAPI's /docs and /redoc pages load Swagger UI / ReDoc from a CDN with inline scripts: only framing is denied.
+DOCS_CSP = "frame-ancestors 'none'"
+PAGE_PATHS = ("/", "/widget.js")
+DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
+
+
+def content_security_policy(path: str) -> str:
+    if path in PAGE_PATHS or path.startswith("/static/"):
+        return PAGE_CSP
+    if path in DOCS_PATHS:
+        return DOCS_CSP
+    return API_CSP
+
+
+class SecurityHeadersMiddleware:
+    """Content-Security-Policy (with frame-ancestors), X-Content-Type-Options: nosniff and Referrer-Policy:
+    no-referrer on every HTTP response, unless the response set its own."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        added = [(b"content-security-policy", content_security_policy(scope.get("path", "")).encode()),
+                 (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *[(name, value) for name, value in added if name not in present]]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -12,6 +12,14 @@ windows-1252 and HTML-only messages, a quoted reply, one message in ten from a s
 Accept -> reply is measured from the moment the message is in the inbox (just before the 250) to the moment its
 reply is in the outbox, so it includes the wait in the queue behind earlier messages. The machine's load
 average is sampled while it runs (the machine is shared: report it with the figures).
+
+    python benchmarks/bench_mail.py --dos --data-dir /tmp/cp-data [--load-requests 300] [--hostile-clients 8]
+
+``--dos`` (issue 15, finding 1): a real casepilot-serve process (over a copy of the data directory, mail
+configured, response cache off) is sent the hostile messages of the issue: 100 KB of ``x<br>`` and 1 MB of
+nested ``<div>``, from a sender not on the allow-list and from an allowed, authenticated one. Prints the time
+to each answer (the refusal must take under 50 ms), then the p50/p95 of a 50-client ``/v1/ask`` load without and
+while 8 hostile 58 KB messages arrive (``--hostile-messages N``: N each; the target: p95 within 1.5x).
 """
 
 from __future__ import annotations
@@ -147,6 +155,115 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def hostile(kind: str, sender: str) -> bytes:
+    """The issue's messages: ``br`` 100 KB of x<br>, ``div`` 1 MB of nested divs, ``div58`` 58 KB of them."""
+    body = {"br": "x<br>" * 20_000, "div": "<div>" * 200_000 + "x", "div58": "<div>" * 11_600 + "x"}[kind]
+    msg = EmailMessage()
+    msg["Authentication-Results"] = f"casepilot.bench; dkim=pass header.d={sender.rpartition('@')[2]}"
+    msg["From"] = sender
+    msg["To"] = CONSULTANT
+    msg["Subject"] = "hostile"
+    msg.set_content(f"<html><body>{body}</body></html>", subtype="html")
+    return msg.as_bytes(policy=SMTP_POLICY)
+
+
+def start_mail_server(data_dir: Path, port: int, log_path: Path):
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEPILOT_")}
+    env.update({"CASEPILOT_DATA_DIR": str(data_dir), "CASEPILOT_HOST": "127.0.0.1", "CASEPILOT_PORT": str(port),
+                "CASEPILOT_GUEST_QUOTA_PER_DAY": "100000000", "CASEPILOT_REGISTERED_QUOTA_PER_DAY": "100000000",
+                "CASEPILOT_RESPONSE_CACHE_SIZE": "0", "CASEPILOT_MAIL__ALLOWED_SENDERS": ALLOWED_DOMAIN,
+                "CASEPILOT_MAIL__ADDRESS": CONSULTANT, "CASEPILOT_MAIL__CLIENT_PER_MINUTE": "100000000",
+                "CASEPILOT_MAIL__DOMAIN_QUOTA_PER_DAY": "100000000", "HF_HUB_OFFLINE": "1",
+                "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"})
+    script = Path(sys.executable).with_name("casepilot-serve")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "api.server"]
+    with open(log_path, "wb") as log:
+        return subprocess.Popen([*command, "--log-level", "warning"], env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def dos(args) -> int:
+    import asyncio
+    import shutil
+
+    import httpx
+    from bench_api_load import Pools, make_requests, percentile, run_load, wait_ready
+
+    work = Path(tempfile.mkdtemp(prefix="bench-mail-dos-"))
+    data_dir = work / "data"
+    shutil.copytree(args.data_dir, data_dir, ignore=shutil.ignore_patterns("*.lock"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = start_mail_server(data_dir, port, work / "server.log")
+    figures: dict = {"load_average_before": round(os.getloadavg()[0], 2), "cores": os.cpu_count()}
+    try:
+        figures["startup_s"] = round(wait_ready(url, process, 900), 1)
+        rfc822 = {"Content-Type": "message/rfc822"}
+        with httpx.Client(base_url=url, timeout=600) as client:
+            for kind in ("br", "div"):
+                for who, sender in (("unknown", "mallory@elsewhere.example"), ("allowed", f"coder@{ALLOWED_DOMAIN}")):
+                    raw = hostile(kind, sender)
+                    times, statuses = [], set()
+                    for _ in range(args.repeat):
+                        started = time.perf_counter()
+                        response = client.post("/v1/mail", content=raw, headers=rfc822)
+                        times.append((time.perf_counter() - started) * 1000)
+                        statuses.add(response.status_code)
+                    figures[f"{kind}_{len(raw) // 1024}KB_from_{who}"] = {
+                        "status": sorted(statuses), "median_ms": round(statistics.median(times), 1),
+                        "p95_ms": round(pct(times, 0.95), 1), "max_ms": round(max(times), 1)}
+        pools = Pools(data_dir, args.seed)
+        asks = [r for r in make_requests(args.load_requests * 8, args.seed, pools) if r[0] == "ask"]
+        warmup, asks = asks[:100], asks[100:]
+        baseline_requests, hostile_requests = asks[: args.load_requests], asks[args.load_requests: 2 * args.load_requests]
+        asyncio.run(run_load(url, warmup, 50, 120))  # not counted: the first requests pay for lazy loading
+        baseline = asyncio.run(run_load(url, baseline_requests, 50, 120))
+        stop = threading.Event()
+        sent: list[tuple[int, float]] = []
+
+        def attacker(index: int) -> None:
+            sender = f"coder{index}@{ALLOWED_DOMAIN}" if index % 2 else f"mallory{index}@elsewhere.example"
+            raw = hostile("div58", sender)
+            with httpx.Client(base_url=url, timeout=600) as client:
+                for _ in range(args.hostile_messages):
+                    if stop.is_set():
+                        return
+                    started = time.perf_counter()
+                    status = client.post("/v1/mail", content=raw, headers=rfc822).status_code
+                    sent.append((status, (time.perf_counter() - started) * 1000))
+
+        attackers = [threading.Thread(target=attacker, args=(i,), daemon=True) for i in range(args.hostile_clients)]
+        for thread in attackers:
+            thread.start()
+        under_attack = asyncio.run(run_load(url, hostile_requests, 50, 120))
+        stop.set()
+        for thread in attackers:
+            thread.join(timeout=60)
+        p95_base, p95_attack = percentile(baseline["all"], 95) * 1000, percentile(under_attack["all"], 95) * 1000
+        figures["ask_load"] = {
+            "requests_each": args.load_requests, "clients": 50,
+            "without_hostile": {"p50_ms": round(percentile(baseline["all"], 50) * 1000, 1),
+                                "p95_ms": round(p95_base, 1), "errors": baseline["errors"]},
+            "with_hostile": {"p50_ms": round(percentile(under_attack["all"], 50) * 1000, 1),
+                             "p95_ms": round(p95_attack, 1), "errors": under_attack["errors"]},
+            "p95_ratio": round(p95_attack / p95_base, 2) if p95_base else None,
+            "hostile_messages_sent": len(sent), "hostile_statuses": sorted({s for s, _ in sent}),
+            "hostile_median_ms": round(statistics.median([t for _, t in sent]), 1) if sent else None}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        figures["load_average_after"] = round(os.getloadavg()[0], 2)
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(figures, indent=2))
+    refusals = [v for k, v in figures.items() if k.endswith("_from_unknown")]
+    print(f"\nhostile refusals under 50 ms (p95): {all(r['p95_ms'] < 50 for r in refusals)}; ask p95 ratio under "
+          f"attack: {figures.get('ask_load', {}).get('p95_ratio')} (target <= 1.5)")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=os.environ.get("CASEPILOT_DATA_DIR"),
@@ -156,10 +273,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="answering threads")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for all replies")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--dos", action="store_true", help="the hostile-message benchmark (see above)")
+    parser.add_argument("--repeat", type=int, default=10, help="--dos: sends of each hostile message")
+    parser.add_argument("--load-requests", type=int, default=300, help="--dos: /v1/ask requests per load run")
+    parser.add_argument("--hostile-clients", type=int, default=8, help="--dos: clients posting 58 KB hostile "
+                        "messages during the second load run (half from allowed senders, half from strangers)")
+    parser.add_argument("--hostile-messages", type=int, default=1, help="--dos: messages each of them posts (a "
+                        "sustained flood from one address meets mail.client_per_minute, switched off here)")
+    parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     if not args.data_dir or not Path(args.data_dir, "reference").is_dir():
         parser.error("--data-dir must be an ingested data directory (CASEPILOT_DATA_DIR=DIR casepilot-ingest all)")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.dos:
+        sys.path.insert(0, str(REPO / "benchmarks"))
+        return dos(args)
 
     from api.mail.config import MailConfig
     from api.mail.consultant import MailConsultant, outbox_count
@@ -176,9 +304,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"query service open and warm in {time.perf_counter() - opened:.1f}s over {args.data_dir}")
 
     work = Path(tempfile.mkdtemp(prefix="bench-mail-"))
-    config = MailConfig(data_dir=Path(args.data_dir), address=CONSULTANT, allowed_senders=(ALLOWED_DOMAIN,),
-                        registered_quota_per_day=10 ** 6, workers=args.workers, max_bytes=10 * 1024 * 1024,
-                        outbox_dir=work / "outbox", inbox_dir=work / "inbox")
+    config = MailConfig.from_settings(
+        Settings(data_dir=Path(args.data_dir)), address=CONSULTANT, allowed_senders=(ALLOWED_DOMAIN,),
+        registered_quota_per_day=10 ** 6, domain_quota_per_day=10 ** 6, client_per_minute=10 ** 6,
+        smtp_connections_per_client=args.clients + 1, workers=args.workers, max_bytes=10 * 1024 * 1024,
+        outbox_dir=work / "outbox", inbox_dir=work / "inbox")
     consultant = MailConsultant(config, service)
     listener = MailListener(consultant, host="127.0.0.1", port=free_port())
     messages = [build(i) for i in range(args.messages)]

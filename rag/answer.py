@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field, field_validator
 
 Intent = Literal["code_lookup", "which_code", "pair_check", "units", "modifier", "coverage", "guideline", "open",
                  "out_of_scope"]
@@ -34,6 +36,18 @@ class Citation(BaseModel):
     snippet: str = ""
     score: float | None = None
     codes: list[str] = Field(default_factory=list, description="the codes the cited row or passage names")
+
+    @field_validator("url")
+    @classmethod
+    def _http_only(cls, value: str) -> str:
+        """Only an absolute http(s) URL is kept: a javascript:, data: or other URL from a source must never
+        become a link in the widget or a reply."""
+        value = (value or "").strip()
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            return ""
+        return value if parts.scheme.lower() in ("http", "https") and parts.netloc else ""
 
 
 class Sentence(BaseModel):

@@ -49,7 +49,8 @@ class ClaimLine(BaseModel):
                       description="CPT, HCPCS Level II or ICD-10-CM code", examples=["22514"])
     modifiers: list[Annotated[str, Field(pattern=r"^-?[A-Za-z0-9]{2}$")]] = Field(
         default_factory=list, max_length=4, description="up to four two-character modifiers, e.g. XS")
-    units: int = Field(1, ge=1, le=9999, description="units of service on this line")
+    units: int = Field(1, ge=1, le=9999, strict=True,
+                       description="units of service on this line (a JSON integer: not \"3\", true or 2.0)")
     date_of_service: date | None = Field(None, description="YYYY-MM-DD; today when absent")
 
     @field_validator("code")
@@ -98,8 +99,11 @@ class CodeProblem(BaseModel):
 
 
 class ClaimCheck(BaseModel):
-    clean: bool = Field(description="no denied PTP pair, no MUE excess and no unknown or deleted code")
+    clean: bool = Field(description="every table the claim needs was checked, and there is no denied PTP pair, "
+                                    "no MUE excess and no unknown or deleted code")
     setting: Setting
+    unchecked: list[str] = Field(default_factory=list, description="NCCI tables the setting needs that are not "
+                                 "loaded, so were not checked (the claim is then never clean)")
     ptp: list[PtpConflict] = Field(default_factory=list)
     mue: list[MueExcess] = Field(default_factory=list)
     codes: list[CodeProblem] = Field(default_factory=list)
@@ -128,6 +132,7 @@ class ClaimChecker:
         loaded = self.store.releases()
         for dataset in (ptp_dataset, mue_dataset):
             if dataset not in loaded:
+                result.unchecked.append(dataset)
                 result.notes.append(f"The {DATASETS[dataset].title} table is not loaded, so it was not checked.")
         dates = [line.date_of_service or today for line in lines]
         checks = self._codes(lines, dates, result)
@@ -137,7 +142,7 @@ class ClaimChecker:
         self._addons(lines, dates, result)
         result.checked = list(checks.values())
         result.clean = not (any(c.outcome == "denied" for c in result.ptp) or result.mue
-                            or any(p.kind == "code" for p in result.codes)
+                            or any(p.kind == "code" for p in result.codes) or result.unchecked
                             or any(a.severity == "denied" for a in result.addons))
         for number, citation in enumerate(result.citations, start=1):
             citation.marker = number

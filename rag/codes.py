@@ -7,32 +7,33 @@ later against the reference store, never here.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
 CPT = re.compile(r"(?<![\w.])(\d{5})(?!\w|\.\w)")
-CPT_CAT2 = re.compile(r"(?<![\w.])(\d{4}F)(?!\w|\.\w)", re.I)
-CPT_CAT3 = re.compile(r"(?<![\w.])(\d{4}T)(?!\w|\.\w)", re.I)
+CPT_CAT2 = re.compile(r"(?<![\w.])(\d{4}F)(?!\w|\.\w)", re.IGNORECASE)
+CPT_CAT3 = re.compile(r"(?<![\w.])(\d{4}T)(?!\w|\.\w)", re.IGNORECASE)
 # PLA (U), multianalyte (M) and vaccine administration (A) codes: four digits and a letter, CPT like Cat II/III.
-CPT_PLA = re.compile(r"(?<![\w.])(\d{4}[AUM])(?!\w|\.\w)", re.I)
-HCPCS = re.compile(r"(?<![\w.])([A-V]\d{4})(?!\w|\.\w)", re.I)
+CPT_PLA = re.compile(r"(?<![\w.])(\d{4}[AUM])(?!\w|\.\w)", re.IGNORECASE)
+HCPCS = re.compile(r"(?<![\w.])([A-V]\d{4})(?!\w|\.\w)", re.IGNORECASE)
 # With its dot an ICD-10-CM code is unambiguous, so U (U07.1, U09.9) is allowed; bare U tokens are left out.
-ICD10_DOTTED = re.compile(r"(?<![\w.])([A-Z]\d[0-9A-Z]\.[0-9A-Z]{1,4})(?!\w|\.\w)", re.I)
-ICD10_BARE = re.compile(r"(?<![\w.])([A-TV-Z]\d[0-9A-Z][0-9A-Z]{0,4})(?!\w|\.\w)", re.I)
+ICD10_DOTTED = re.compile(r"(?<![\w.])([A-Z]\d[0-9A-Z]\.[0-9A-Z]{1,4})(?!\w|\.\w)", re.IGNORECASE)
+ICD10_BARE = re.compile(r"(?<![\w.])([A-TV-Z]\d[0-9A-Z][0-9A-Z]{0,4})(?!\w|\.\w)", re.IGNORECASE)
 
 MODIFIER_TOKEN = r"(\d{2}|[A-Z][A-Z0-9]|[0-9][A-Z])"
 MODIFIER_PATTERNS = [
-    re.compile(rf"\b(?:modifiers?|mod\.?)\s*[-#:]?\s*{MODIFIER_TOKEN}\b", re.I),
-    re.compile(rf"\b{MODIFIER_TOKEN}\s+modifiers?\b", re.I),
-    re.compile(rf"(?<=\d{{4}}[0-9FT])\s*-\s*{MODIFIER_TOKEN}\b", re.I),
-    re.compile(rf"(?<=[A-V]\d{{4}})\s*-\s*{MODIFIER_TOKEN}\b", re.I),
-    re.compile(rf"(?:^|\s)-{MODIFIER_TOKEN}\b", re.I),
+    re.compile(rf"\b(?:modifiers?|mod\.?)\s*[-#:]?\s*{MODIFIER_TOKEN}\b", re.IGNORECASE),
+    re.compile(rf"\b{MODIFIER_TOKEN}\s+modifiers?\b", re.IGNORECASE),
+    re.compile(rf"(?<=\d{{4}}[0-9FT])\s*-\s*{MODIFIER_TOKEN}\b", re.IGNORECASE),
+    re.compile(rf"(?<=[A-V]\d{{4}})\s*-\s*{MODIFIER_TOKEN}\b", re.IGNORECASE),
+    re.compile(rf"(?:^|\s)-{MODIFIER_TOKEN}\b", re.IGNORECASE),
 ]
 # "modifiers 59 and 25", "modifier XS or 59": pick up the tokens that follow in a short list.
 LIST_JOIN = r"\s*(?:,|and|or|/|vs\.?|versus|instead of)\s*"
-MODIFIER_LIST = re.compile(rf"\bmodifiers?\s+{MODIFIER_TOKEN}((?:{LIST_JOIN}-?{MODIFIER_TOKEN}\b)+)", re.I)
+MODIFIER_LIST = re.compile(rf"\bmodifiers?\s+{MODIFIER_TOKEN}((?:{LIST_JOIN}-?{MODIFIER_TOKEN}\b)+)", re.IGNORECASE)
 # "LT and RT modifiers", "XE, XS or XU modifier": the list stands before the word.
-MODIFIER_LIST_BEFORE = re.compile(rf"\b{MODIFIER_TOKEN}((?:{LIST_JOIN}-?{MODIFIER_TOKEN}\b)+)\s+modifiers?\b", re.I)
+MODIFIER_LIST_BEFORE = re.compile(rf"\b{MODIFIER_TOKEN}((?:{LIST_JOIN}-?{MODIFIER_TOKEN}\b)+)\s+modifiers?\b", re.IGNORECASE)
 # "which modifiers split surgical care: 54, 55 and 56": in a text about modifiers, a list of two-character
 # tokens (upper case when letters) elsewhere in the sentence.
 LOOSE_LIST = re.compile(r"(?<![\w.-])(\d{2}|[A-Z][A-Z0-9]|[0-9][A-Z])((?:\s*(?:,|and|or|/)\s*(?:\d{2}|[A-Z][A-Z0-9]|"
@@ -41,7 +42,7 @@ NOT_MODIFIERS = {"IS", "IN", "ON", "OR", "TO", "OF", "AN", "AT", "BE", "BY", "DO
                  "UP", "US", "WE", "ME", "HE", "GO", "AM", "PM"}
 
 # "4 units", "4u", "x4", "4x"; a four-digit number needs a space before "u", or PLA codes (0001U) would read as units.
-UNITS = re.compile(r"\b(\d{1,4})\s*units?\b|\b(\d{1,3})\s*u\b|\b(\d{4})\s+u\b|\bx\s*(\d{1,3})\b|\b(\d{1,3})\s*x\b", re.I)
+UNITS = re.compile(r"\b(\d{1,4})\s*units?\b|\b(\d{1,3})\s*u\b|\b(\d{4})\s+u\b|\bx\s*(\d{1,3})\b|\b(\d{1,3})\s*x\b", re.IGNORECASE)
 DATE_ISO = re.compile(r"\b(20\d{2})-(\d{1,2})-(\d{1,2})\b")
 DATE_US = re.compile(r"\b(\d{1,2})/(\d{1,2})/(20\d{2}|\d{2})\b")
 MONTHS = {name: number for number, names in enumerate(
@@ -49,7 +50,41 @@ MONTHS = {name: number for number, names in enumerate(
      ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
      ("dec", "december")], start=1) for name in names}
 DATE_WORDS = re.compile(r"\b(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?"
-                        r"\s+(20\d{2})\b", re.I)
+                        r"\s+(20\d{2})\b", re.IGNORECASE)
+
+
+# Letters that look like the Latin ones codes are written with (Cyrillic, Greek). A token that reads as a code
+# only once they are taken for Latin (Cyrillic "Ј1885") is kept as written, so it is checked, found unknown and
+# answered "not found" with the closest codes, instead of being skipped and the question answered about nothing.
+CONFUSABLES = str.maketrans({
+    "А": "A", "В": "B", "С": "C", "Е": "E", "Н": "H", "І": "I", "Ј": "J", "К": "K", "М": "M", "О": "O",
+    "Р": "P", "Ѕ": "S", "Т": "T", "Х": "X", "Ү": "Y", "а": "a", "с": "c", "е": "e", "і": "i", "ј": "j",
+    "о": "o", "р": "p", "ѕ": "s", "х": "x", "у": "y", "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H",
+    "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "ο": "o",
+})
+NON_ASCII_TOKEN = re.compile(r"(?<![\w.])([^\W_][\w.]{2,9})(?![\w])")
+CODE_SHAPES = ((CPT, "CPT"), (CPT_CAT2, "CPT"), (CPT_CAT3, "CPT"), (CPT_PLA, "CPT"), (HCPCS, "HCPCS"),
+               (ICD10_DOTTED, "ICD10CM"))
+
+
+def look_alike_codes(text: str) -> list[tuple[str, str, int]]:
+    """(token as written, code set, offset) for each non-ASCII token shaped like a code once its look-alike
+    letters and full-width characters are read as ASCII."""
+    if text.isascii():
+        return []
+    found = []
+    for m in NON_ASCII_TOKEN.finditer(text):
+        token = m.group(1).rstrip(".")
+        if token.isascii():
+            continue
+        mapped = unicodedata.normalize("NFKC", token).translate(CONFUSABLES)
+        if not mapped.isascii():
+            continue
+        for pattern, code_set in CODE_SHAPES:
+            if pattern.fullmatch(mapped):
+                found.append((token.upper(), code_set, m.start()))
+                break
+    return found
 
 
 @dataclass(frozen=True)
@@ -94,6 +129,8 @@ def _mentions(text: str, bare_icd10: bool = True) -> list[CodeMention]:
         add(m.group(1).upper(), "HCPCS", m.start())
     for m in ICD10_DOTTED.finditer(text):
         add(normalize_icd10(m.group(1)), "ICD10CM", m.start())
+    for token, code_set, start in look_alike_codes(text):
+        add(token, code_set, start)
     for m in ICD10_BARE.finditer(text) if bare_icd10 else ():
         token = m.group(1)
         # Bare tokens are ambiguous with HCPCS (J1885) and words; require a digit-rich shape.
@@ -114,8 +151,8 @@ def find_modifiers(text: str) -> list[str]:
         for m in pattern.finditer(text):
             found.append((m.start(1), m.group(1).upper()))
             found += [(m.start(2) + t.start(1), t.group(1).upper())
-                      for t in re.finditer(rf"\b{MODIFIER_TOKEN}\b", m.group(2), re.I)]
-    if re.search(r"\bmodifiers\b", text, re.I):
+                      for t in re.finditer(rf"\b{MODIFIER_TOKEN}\b", m.group(2), re.IGNORECASE)]
+    if re.search(r"\bmodifiers\b", text, re.IGNORECASE):
         for m in LOOSE_LIST.finditer(text):
             found.append((m.start(1), m.group(1).upper()))
             found += [(m.start(2) + t.start(1), t.group(1).upper())

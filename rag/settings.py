@@ -50,7 +50,7 @@ class MailSettings(BaseModel):
     max_bytes: int = Field(10 * 1024 * 1024, gt=0, description="a whole message, headers and attachments")
     max_header_bytes: int = Field(64 * 1024, gt=0, description="the header block; the sender is read from it "
                                                                 "before any of the body is parsed")
-    max_html_bytes: int = Field(256 * 1024, gt=0, description="HTML read per message (the rest is ignored, and "
+    max_html_bytes: int = Field(128 * 1024, gt=0, description="HTML read per message (the rest is ignored, and "
                                                                "the reply says so)")
     max_text_chars: int = Field(64 * 1024, gt=0, description="text read per message")
     max_questions: int = Field(10, ge=1, description="answered per message; the rest are listed")

@@ -3,9 +3,9 @@
     casepilot-mail serve [--host 127.0.0.1] [--port 8025]   run the SMTP listener until Ctrl-C
     casepilot-mail answer MESSAGE.eml ...                    answer saved messages (as POST /v1/mail would)
 
-Settings as everywhere: CASEPILOT_DATA_DIR, CASEPILOT_MAIL_ALLOWED_SENDERS='["clinic.example"]', ... Replies
-go to the relay (CASEPILOT_MAIL_RELAY_HOST) or the Maildir outbox data_dir/outbox. The embedded vector store
-can be opened by one process only: to run the listener next to the API, set CASEPILOT_MAIL_SMTP_ENABLED=true
+Settings as everywhere: CASEPILOT_DATA_DIR, CASEPILOT_MAIL__ALLOWED_SENDERS='["clinic.example"]', ... Replies
+go to the relay (CASEPILOT_MAIL__RELAY_HOST) or the Maildir outbox data_dir/outbox. The embedded vector store
+can be opened by one process only: to run the listener next to the API, set CASEPILOT_MAIL__SMTP_ENABLED=true
 for casepilot-serve instead of running this command.
 """
 
@@ -22,10 +22,9 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rag.settings import get_settings
-
     from api.mail.config import MailConfig
     from api.mail.consultant import MailConsultant, MailRefused
+    from rag.settings import get_settings
 
     settings = get_settings()
     parser = argparse.ArgumentParser(prog="casepilot-mail", description="CasePilot CaseConsultant (mail intake)")
@@ -41,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     config = MailConfig.from_settings(settings)
     if not config.allowed_senders:
         logging.getLogger("casepilot.mail").warning(
-            "no allowed senders (CASEPILOT_MAIL_ALLOWED_SENDERS): every message will be refused")
+            "no allowed senders (CASEPILOT_MAIL__ALLOWED_SENDERS): every message will be refused")
     from rag.app import CasePilot
 
     casepilot = CasePilot.open(settings, background_refresh=True)

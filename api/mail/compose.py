@@ -18,10 +18,9 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 from email.utils import formataddr, formatdate, make_msgid
 
-from rag.answer import Answer, CodeCheck
-
 from api.mail.config import MailConfig
 from api.mail.parse import ParsedMail
+from rag.answer import Answer, CodeCheck
 
 WEAK_NOTE = ("Note: the evidence for this question was weak, so CasePilot did not answer it rather than guess. "
              "Name the code(s) you mean, or check the official CMS, CDC or AMA source.")

@@ -1,9 +1,12 @@
 """HTML mail bodies to text in one pass, in time linear in the input (issue 15, finding 1).
 
 BeautifulSoup's tree edits (``replace_with``, ``insert_before`` on every ``<br>`` and block) look each node up
-in its parent's list, so a body of 20,000 ``<br>`` took a minute. Here the stdlib tokenizer streams the
-document once and text is appended to a list: no tree, no lookups. Open elements are kept on a stack with a
-count per tag name, so a stray end tag costs nothing and a matching one pops at most what was pushed.
+in its parent's list, so a body of 20,000 ``<br>`` took a minute. Here the tags are found left to right with
+``str.find`` (a tag is a ``<`` whose ``>`` comes before the next ``<``, so an unclosed ``<a`` costs a scan to
+the next ``<``, not the rest of the document), comments are skipped with one ``find``, and text is appended to
+a list: no tree, no lookups. Open
+elements are kept on a stack with a count per tag name, so a stray end tag costs nothing and a matching one
+pops at most what was pushed. (The stdlib HTMLParser is linear too but 4-5 times slower per tag.)
 
 Dropped: script, style, head, title, template, and the quote containers of common mail clients (blockquote,
 Gmail's ``gmail_quote``, Outlook's ``divRplyFwdMsg``/``appendonsend``, Thunderbird's ``moz-cite-prefix``, ...).
@@ -12,7 +15,7 @@ Gmail's ``gmail_quote``, Outlook's ``divRplyFwdMsg``/``appendonsend``, Thunderbi
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
+from html import unescape
 
 BLOCK_TAGS = frozenset(("p", "div", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "section",
                         "article", "header", "footer", "ul", "ol", "dl", "dt", "dd", "hr", "li"))
@@ -23,9 +26,16 @@ VOID_TAGS = frozenset(("area", "base", "br", "col", "embed", "hr", "img", "input
                        "source", "track", "wbr"))
 
 
-class _TextCollector(HTMLParser):
+TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)([^>]*?)(/?)>")
+ATTRIBUTE = re.compile(r"""([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""")
+
+
+def _attributes(text: str) -> list[tuple[str, str | None]]:
+    return [(name.lower(), value.strip("\"'")) for name, value in ATTRIBUTE.findall(text)]
+
+
+class _TextCollector:
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.stack: list[tuple[str, bool]] = []   # (tag, opened a skipped region)
         self.open_counts: dict[str, int] = {}
@@ -35,7 +45,7 @@ class _TextCollector(HTMLParser):
     def _skip_starts(self, tag: str, attrs: list[tuple[str, str | None]]) -> bool:
         if tag in SKIPPED_TAGS:
             return True
-        if tag != "div":
+        if tag != "div" or not attrs:
             return False
         values = dict(attrs)
         classes = set((values.get("class") or "").lower().split())
@@ -91,10 +101,50 @@ class _TextCollector(HTMLParser):
             self.parts.append(data)
 
 
+    def feed(self, html: str) -> None:
+        """One left-to-right pass with str.find: a tag is a ``<`` whose next ``>`` comes before any other ``<``,
+        so every character is looked at a bounded number of times, however the tags are broken."""
+        position, end, close = 0, len(html), -1
+        while position < end:
+            start = html.find("<", position)
+            if start < 0:
+                self.handle_data(unescape(html[position:]))
+                return
+            if start > position:
+                self.handle_data(unescape(html[position:start]))
+            if html.startswith("<!--", start):
+                comment_end = html.find("-->", start + 4)
+                position = end if comment_end < 0 else comment_end + 3
+                continue
+            if close < start:
+                close = html.find(">", start)
+            if close < 0:
+                self.handle_data(unescape(html[start:]))
+                return
+            following = html.find("<", start + 1, close)
+            if following >= 0:  # not a tag: a "<" in the text
+                self.handle_data(unescape(html[start:following]))
+                position = following
+                continue
+            position = close + 1
+            match = TAG.fullmatch(html, start, position)
+            if match is None:
+                if html[start + 1:start + 2] not in ("!", "?"):  # <!DOCTYPE>, <?xml?>: dropped
+                    self.handle_data(unescape(html[start:position]))
+                continue
+            closing, tag, attributes = match.group(1), match.group(2).lower(), match.group(3)
+            attrs = _attributes(attributes) if tag == "div" and attributes.strip() else []
+            if closing:
+                self.handle_endtag(tag)
+            elif match.group(4):
+                self.handle_startendtag(tag, attrs)
+            else:
+                self.handle_starttag(tag, attrs)
+
+
 def html_to_text(html: str) -> str:
     collector = _TextCollector()
     collector.feed(html)
-    collector.close()
     text = "".join(collector.parts)
     lines = [" ".join(line.replace("\xa0", " ").split()) for line in text.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

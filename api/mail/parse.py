@@ -450,7 +450,7 @@ def _capped(content: str, limit: int, what: str, problems: list[str]) -> str:
     return content[:limit]
 
 
-def parse_message(raw: bytes, max_questions: int = 10, *, max_html_bytes: int = 256 * 1024,
+def parse_message(raw: bytes, max_questions: int = 10, *, max_html_bytes: int = 128 * 1024,
                   max_text_chars: int = 64 * 1024) -> ParsedMail:
     try:
         message: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)
@@ -472,13 +472,13 @@ def parse_message(raw: bytes, max_questions: int = 10, *, max_html_bytes: int = 
     else:
         content = decode_text_part(body, problems)
         subtype = body.get_content_subtype()
-        if subtype == "html" or (subtype != "plain" and re.search(r"<(html|body|div|p|br)\b", content[:2000], re.I)):
+        if subtype == "html" or (subtype != "plain" and re.search(r"<(html|body|div|p|br)\b", content[:2000], re.IGNORECASE)):
             content = html_to_text(_capped(content, max_html_bytes, "HTML of the message", problems))
         elif body.get_content_maintype() == "multipart":  # damaged: drop the MIME scaffolding left in the text
             content = _capped(content, max_html_bytes, "damaged message", problems)
             content = "\n".join(line for line in content.replace("\r\n", "\n").split("\n")
                                 if not MIME_SCAFFOLD.match(line))
-            content = html_to_text(content) if re.search(r"<(html|body|div|p|br)\b", content, re.I) else content
+            content = html_to_text(content) if re.search(r"<(html|body|div|p|br)\b", content, re.IGNORECASE) else content
         text = clean_body(_capped(content, max_text_chars, "text of the message", problems))
 
     attachments = []

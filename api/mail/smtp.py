@@ -98,9 +98,10 @@ class ConsultantHandler:
         raw = envelope.original_content or b""
         loop = asyncio.get_running_loop()
         try:
-            parsed = await loop.run_in_executor(None, lambda: self.consultant.admit(
-                bytes(raw), envelope_address(envelope.mail_from), client=peer_address(session)))
-            await loop.run_in_executor(None, self.queue.accept, bytes(raw))
+            data, sender = bytes(raw), envelope_address(envelope.mail_from)
+            self.consultant.screen(data, sender, client=peer_address(session))  # cheap: on the event loop
+            parsed = await loop.run_in_executor(None, lambda: self.consultant.admit(data, sender, screened=True))
+            await loop.run_in_executor(None, self.queue.accept, data)
         except MailRefused as refusal:
             return refusal.smtp_reply()
         except Exception as error:
@@ -129,7 +130,7 @@ class MailListener:
             # aiosmtpd logs every command line (addresses) at INFO and every DATA line at DEBUG.
             logging.getLogger("mail.log").setLevel(logging.WARNING)
 
-    def start(self) -> "MailListener":
+    def start(self) -> MailListener:
         try:
             loopback = ipaddress.ip_address(self.host).is_loopback
         except ValueError:
@@ -148,7 +149,7 @@ class MailListener:
         finally:
             self.queue.close()
 
-    def __enter__(self) -> "MailListener":
+    def __enter__(self) -> MailListener:
         return self.start()
 
     def __exit__(self, *exc) -> None:

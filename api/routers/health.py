@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -11,6 +13,13 @@ from api.models import Health
 from api.runtime import Runtime
 
 router = APIRouter(tags=["operations"])
+
+# An absolute path (its folders) says where the data lives on the machine: the detail keeps the last part only.
+ABSOLUTE_PATH = re.compile(r"(?<![\w.~])/(?:[^\s'\"/]+/)+(?=[^\s'\"/]*)")
+
+
+def redact_paths(detail: str) -> str:
+    return ABSOLUTE_PATH.sub(".../", detail)
 
 
 @router.get("/healthz", response_model=Health, summary="The process is up")
@@ -28,7 +37,7 @@ async def readyz(runtime: Runtime = Depends(get_runtime)):
         return Health(status="ok", releases=releases)
     runtime.metrics.ready.set(0)
     status = "failed" if runtime.failure else "starting"
-    body = Health(status=status, detail=runtime.failure or "loading the reference data and models")
+    body = Health(status=status, detail=redact_paths(runtime.failure) or "loading the reference data and models")
     return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})
 
 

@@ -22,15 +22,14 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from rag.answer import Answer
-from rag.service import QueryService
-
 from api.deps import access, get_service
 from api.errors import ApiError
 from api.mail.config import MailConfig
 from api.mail.consultant import MailConsultant, MailRefused, refuse_size
-from api.models import ErrorBody
+from api.models import ErrorBody, QuotaBody
 from api.routers.common import ACCESS_RESPONSES
+from rag.answer import Answer
+from rag.service import QueryService
 
 MAIL_TYPES = ("message/rfc822", "text/plain")
 
@@ -76,6 +75,12 @@ async def mail_lifespan(app: FastAPI):
 
 
 router = APIRouter(prefix="/v1", tags=["mail"], lifespan=mail_lifespan)
+
+
+class MailRefusalBody(BaseModel):
+    error: str = Field(description="why the message was not answered, in words (nothing of the message is quoted)")
+    refusal: str = Field(description="not_allowed, not_authenticated, too_large, unreadable, automatic, quota, "
+                                     "domain_quota, rate or media_type")
 
 
 class MailQuestion(BaseModel):
@@ -126,9 +131,16 @@ summarised here. Quoted replies and signatures are ignored; attachments are list
              openapi_extra={"requestBody": {"required": True, "content": {
                  "message/rfc822": {"schema": {"type": "string"}}, "text/plain": {"schema": {"type": "string"}}}}},
              responses={**ACCESS_RESPONSES,
-                        403: {"model": ErrorBody, "description": "the sender is not on the allow-list, or its "
-                                                                 "From: address is not authenticated"},
-                        415: {"model": ErrorBody, "description": "the body is not message/rfc822 or text/plain"}})
+                        403: {"model": MailRefusalBody, "description": "the sender is not on the allow-list, or "
+                                                                       "its From: address is not authenticated"},
+                        422: {"model": ErrorBody | MailRefusalBody, "description": "the request or the message "
+                                                                                     "is not valid, or automatic"},
+                        429: {"model": QuotaBody | MailRefusalBody, "description": "a quota or the per-client "
+                                                                                     "rate is used up; see Retry-After",
+                              "headers": {"Retry-After": {"description": "seconds to wait",
+                                                          "schema": {"type": "integer"}}}},
+                        415: {"model": MailRefusalBody,
+                              "description": "the body is not message/rfc822 or text/plain"}})
 async def mail(request: Request, service: QueryService = Depends(get_service)) -> MailReply:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in MAIL_TYPES:
@@ -138,7 +150,8 @@ async def mail(request: Request, service: QueryService = Depends(get_service)) -
     raw = await read_limited(request, consultant.config.max_bytes)
     try:
         client = request.client.host if request.client else "unknown"
-        parsed = await run_in_threadpool(lambda: consultant.admit(raw, client=client))
+        consultant.screen(raw, client=client)  # on the event loop: refusals never wait for a handler thread
+        parsed = await run_in_threadpool(lambda: consultant.admit(raw, screened=True))
     except MailRefused as refusal:
         raise ApiError(refusal.http_status, refusal.reason, headers=refusal.headers, refusal=refusal.kind)
     handled = await run_in_threadpool(consultant.respond, parsed)

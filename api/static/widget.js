@@ -124,6 +124,18 @@
     "padding:2px 8px;cursor:pointer;font:inherit}"
   ].join("");
 
+  // A citation URL becomes a link only when it is absolute http(s): never javascript:, data: or the like
+  // (the server drops those too; this guards a widget pointed at another server).
+  function safeUrl(url) {
+    if (typeof url !== "string" || !url) return null;
+    try {
+      var parsed = new URL(url);
+      return (parsed.protocol === "https:" || parsed.protocol === "http:") ? parsed.href : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
     if (attrs) Object.keys(attrs).forEach(function (k) {
@@ -356,7 +368,7 @@
       var meta = [c.version, c.locator].filter(Boolean).join(" \u00b7 ");
       var detail = el("div", {class: "d"}, [
         c.snippet ? el("div", {class: "snip", text: c.snippet.replace(/\t/g, "  \u00b7  ")}) : null,
-        c.url ? el("a", {href: c.url, target: "_blank", rel: "noopener noreferrer",
+        safeUrl(c.url) ? el("a", {href: safeUrl(c.url), target: "_blank", rel: "noopener noreferrer",
           text: "Open the official source \u2197"}) : null
       ]);
       var card = el("div", {class: "src", "data-marker": String(c.marker)});
@@ -438,7 +450,8 @@
     if (!c) return null;
     return el("div", {class: "cite"}, [
       "Source: " + c.title + ", " + c.version + ", " + c.locator + " ",
-      c.url ? el("a", {href: c.url, target: "_blank", rel: "noopener noreferrer", text: "\u2197"}) : null
+      safeUrl(c.url) ? el("a", {href: safeUrl(c.url), target: "_blank", rel: "noopener noreferrer", text: "\u2197"})
+        : null
     ]);
   }
 

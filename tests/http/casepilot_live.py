@@ -120,6 +120,8 @@ def shared_server(full_data_dir: Path, tmp_path_factory) -> tuple[SubprocessServ
                 "CASEPILOT_GUEST_QUOTA_PER_DAY": "1000000",
                 "CASEPILOT_REGISTERED_QUOTA_PER_DAY": "1000000",
                 "CASEPILOT_CORS_ORIGINS": f'["{CORS_ORIGIN}"]',
+                "CASEPILOT_MAIL__ALLOWED_SENDERS": '["clinic.example"]',  # /v1/mail is mounted only when configured
+                "CASEPILOT_MAIL__CLIENT_PER_MINUTE": "1000000",
             })
             server.start()
             _shared["server"], _shared["key"] = server, key

@@ -100,3 +100,94 @@ def test_a_client_that_never_finishes_its_headers_is_disconnected(served):
             assert client.get("/healthz").status_code == 200
             time.sleep(1.5)
             assert client.get("/healthz").status_code == 200
+
+
+# ---------------------------------------------------------------- finding 9: tables not checked
+
+def test_a_claim_is_never_clean_for_tables_that_were_not_checked(served):
+    with served() as server, httpx.Client(base_url=server.url, timeout=60) as client:
+        lines = [{"code": "22514", "units": 1}]
+        hospital = client.post("/v1/claims/check", json={"lines": lines, "setting": "hospital"}).json()
+        practitioner = client.post("/v1/claims/check", json={"lines": lines}).json()
+    assert hospital["unchecked"] == ["ptp_hospital", "mue_hospital"] and hospital["clean"] is False
+    assert practitioner["unchecked"] == [] and practitioner["clean"] is True
+
+
+# ---------------------------------------------------------------- finding 10: the small ones
+
+PAGE_PATHS = ("/", "/widget.js")
+
+
+def test_pages_and_api_responses_carry_security_headers(served):
+    with served() as server, httpx.Client(base_url=server.url, timeout=60) as client:
+        for path in (*PAGE_PATHS, "/v1/modifiers/59", "/healthz", "/v1/codes/NOPE1"):
+            response = client.get(path)
+            headers = response.headers
+            assert headers["X-Content-Type-Options"] == "nosniff", path
+            assert headers["Referrer-Policy"] == "no-referrer", path
+            csp = headers["Content-Security-Policy"]
+            assert "frame-ancestors" in csp and "unsafe-eval" not in csp, path
+        page_csp = client.get("/").headers["Content-Security-Policy"]
+        assert "script-src 'self'" in page_csp and "object-src 'none'" in page_csp
+        assert "default-src 'none'" in client.get("/v1/modifiers/59").headers["Content-Security-Policy"]
+
+
+def test_only_http_urls_reach_a_citation():
+    from rag.answer import Citation
+
+    def url(value: str) -> str:
+        return Citation(marker=1, kind="passage", source="s", title="t", version="v", locator="l", url=value).url
+
+    assert url("https://www.cms.gov/medicare") == "https://www.cms.gov/medicare"
+    for hostile in ("javascript:alert(1)", " JavaScript:alert(1)", "data:text/html,<script>x</script>",
+                    "vbscript:msgbox", "//evil.example/x", "file:///etc/passwd"):
+        assert url(hostile) == "", hostile
+
+
+def test_the_widget_puts_only_http_urls_into_href():
+    from api.routers.widget import STATIC
+
+    source = (STATIC / "widget.js").read_text(encoding="utf-8")
+    assert "href: c.url" not in source and "safeUrl(c.url)" in source
+
+
+def test_readyz_failure_names_no_absolute_path(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from rag.settings import Settings
+
+    data_dir = tmp_path / "private-data"
+    data_dir.mkdir()
+    (data_dir / "vectors").write_text("not a directory")  # the vector store cannot be opened
+    with TestClient(create_app(Settings(data_dir=data_dir))) as client:
+        deadline = time.monotonic() + 120
+        while (body := client.get("/readyz").json())["status"] == "starting" and time.monotonic() < deadline:
+            time.sleep(0.2)
+    assert body["status"] == "failed" and body["detail"]
+    assert str(tmp_path) not in body["detail"] and "private-data" not in body["detail"]
+
+
+def test_a_look_alike_code_is_not_found(served):
+    with served() as server, httpx.Client(base_url=server.url, timeout=120) as client:
+        cyrillic = client.post("/v1/ask", json={"question": "How many units of \u04081885 per day?"}).json()
+        latin = client.post("/v1/ask", json={"question": "How many units of J1885 per day?"}).json()
+    assert cyrillic["abstained"] and "not found" in cyrillic["answer"]
+    assert [c["status"] for c in cyrillic["codes"] if c["code"] == "\u04081885"] == ["unknown"]
+    assert not latin["abstained"] and any(m["value"] == 8 for m in latin["mue"])
+
+
+@pytest.mark.parametrize("units", ["3", True, 2.0, 2.5, None])
+def test_claim_units_must_be_a_json_integer(served, units):
+    with served() as server, httpx.Client(base_url=server.url, timeout=60) as client:
+        response = client.post("/v1/claims/check", json={"lines": [{"code": "J1885", "units": units}]})
+        assert response.status_code == 422 and "units" in response.json()["error"]
+        assert client.post("/v1/claims/check", json={"lines": [{"code": "J1885", "units": 3}]}).status_code == 200
+
+
+def test_deeply_nested_json_is_422(served):
+    deep = "[" * 20_000 + "]" * 20_000
+    with served() as server, httpx.Client(base_url=server.url, timeout=60) as client:
+        for path in ("/v1/ask", "/v1/claims/check"):
+            response = client.post(path, content=deep, headers={"Content-Type": "application/json"})
+            assert response.status_code == 422 and response.json()["error"].startswith("invalid request"), path

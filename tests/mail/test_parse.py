@@ -215,3 +215,34 @@ def test_html_to_text_keeps_paragraphs():
 
 def test_code_line_for_unknown_without_suggestions():
     assert code_line(CodeCheck(code="ZZZ", status="unknown")) == "ZZZ: UNKNOWN - not found in the reference data"
+
+
+def test_mail_settings_nest_in_settings_and_contradictions_are_refused(monkeypatch):
+    from pydantic import ValidationError
+
+    from rag.settings import MailSettings
+
+    monkeypatch.setenv("CASEPILOT_MAIL__SMTP_PORT", "2525")
+    monkeypatch.setenv("CASEPILOT_MAIL__ALLOWED_SENDERS", "clinic.example; Solo@Other.example")
+    settings = Settings()
+    assert settings.mail.smtp_port == 2525 and settings.mail.allowed_senders == ("clinic.example", "solo@other.example")
+    config = MailConfig.from_settings(settings)
+    assert config.smtp_port == 2525 and config.max_bytes == MailSettings().max_bytes  # one set of defaults
+    with pytest.raises(ValidationError, match="ALLOWED_SENDERS is empty"):
+        Settings(mail=MailSettings(smtp_enabled=True))
+    with pytest.raises(ValidationError, match="QDRANT_URL is not set"):
+        Settings(vector_backend="qdrant")
+    assert Settings(vector_backend="qdrant", qdrant_url=":memory:").qdrant_url == ":memory:"
+
+
+@pytest.mark.parametrize("hostile", ["x<br>" * 20_000, "<div>" * 20_000 + "deep?" + "</span>" * 20_000,
+                                     "<a " * 20_000 + "end?", "<!--" * 20_000, "<a title=\"" * 20_000])
+def test_html_to_text_reads_hostile_shapes(hostile):
+    """The shapes that were quadratic (x<br>, nested divs) or could be (unclosed tags, quotes, comments) come out
+    as text; bench_mail.py --dos measures them (the old converter took a minute for the first)."""
+    text = html_to_text(hostile)
+    assert "<br>" not in text and "<div>" not in text
+    if "deep?" in hostile:
+        assert text == "deep?"
+    if hostile.endswith("end?"):
+        assert text.endswith("end?")
