@@ -181,7 +181,7 @@ class CodeSearch:
             return []
         hits: dict[str, CodeHit] = {}
         # A descriptor pasted word for word names its code, even when it mentions another ("alternative to G0105").
-        for code, code_set, terminated in sorted(self._descriptor_index().get(normalize_descriptor(query), []),
+        for code, code_set, _terminated in sorted(self._descriptor_index().get(normalize_descriptor(query), []),
                                                  key=lambda entry: (entry[2], entry[0])):
             if code_set_allowed(code_set, code_sets):
                 found = self._record_hit(code)

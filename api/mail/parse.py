@@ -203,7 +203,7 @@ def read_head(raw: bytes, max_header_bytes: int = 64 * 1024) -> MailHead:
     except UnreadableMail:
         raise
     except Exception as error:
-        raise UnreadableMail(f"the message could not be parsed as Internet mail ({type(error).__name__})")
+        raise UnreadableMail(f"the message could not be parsed as Internet mail ({type(error).__name__})") from None
     display, sender = _sender_of(message)
     results = [readable(str(v)) for k, v in message.raw_items() if k.lower() == "authentication-results"]
     return MailHead(sender=sender, sender_name=_printable(display, 80), automatic=automatic_reason(message, sender),
@@ -280,7 +280,7 @@ def strip_quotes(text: str) -> str:
     index = 0
     while index < len(lines):
         line = lines[index]
-        following = [l for l in lines[index + 1:index + 6] if l.strip()]
+        following = [other for other in lines[index + 1:index + 6] if other.strip()]
         if line.lstrip().startswith(">"):
             index += 1
             continue
@@ -288,7 +288,7 @@ def strip_quotes(text: str) -> str:
         attribution = ATTRIBUTION.match(line) or (line.strip().lower().startswith("on ") and ATTRIBUTION.match(joined))
         if attribution:
             width = 1 if ATTRIBUTION.match(line) else 2
-            after = [l for l in lines[index + width:index + width + 3] if l.strip()]
+            after = [other for other in lines[index + width:index + width + 3] if other.strip()]
             if after and not after[0].lstrip().startswith(">"):
                 break  # an unmarked quote follows: everything below is the old message
             index += width
@@ -297,7 +297,7 @@ def strip_quotes(text: str) -> str:
             break
         if UNDERSCORES.match(line) and following and OUTLOOK_FROM.match(following[0]):
             break
-        if OUTLOOK_FROM.match(line) and any(OUTLOOK_NEXT.match(l) for l in following[:4]):
+        if OUTLOOK_FROM.match(line) and any(OUTLOOK_NEXT.match(other) for other in following[:4]):
             break
         kept.append(line)
         index += 1
@@ -315,8 +315,8 @@ def strip_signature(text: str) -> str:
         if not line.strip():
             continue
         if content_seen and SIGN_OFF.match(line):
-            rest = [l for l in lines[index + 1:] if l.strip()]
-            if len(rest) <= SIGNATURE_TAIL_LINES and not any("?" in l for l in rest):
+            rest = [other for other in lines[index + 1:] if other.strip()]
+            if len(rest) <= SIGNATURE_TAIL_LINES and not any("?" in other for other in rest):
                 lines = lines[:index]
                 break
         content_seen = True
@@ -373,7 +373,7 @@ def split_questions(text: str, limit: int | None = None) -> list[str]:
     seen: set[str] = set()
     for paragraph in re.split(r"\n\s*\n", text):
         groups: list[list[str]] = []  # lines of each item, joined once: += on a string is quadratic
-        for line in (l.strip() for l in paragraph.split("\n")):
+        for line in (other.strip() for other in paragraph.split("\n")):
             if not line:
                 continue
             match = ITEM.match(line)
@@ -455,7 +455,7 @@ def parse_message(raw: bytes, max_questions: int = 10, *, max_html_bytes: int = 
     try:
         message: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)
     except Exception as error:  # the parser is lenient; this is a last resort
-        raise UnreadableMail(f"the message could not be parsed as Internet mail ({type(error).__name__})")
+        raise UnreadableMail(f"the message could not be parsed as Internet mail ({type(error).__name__})") from None
 
     display, sender = _sender_of(message)
     problems: list[str] = []

@@ -17,7 +17,6 @@ from api.cache import MISSING
 from api.deps import PagesDep, RuntimeDep, ServicesDep, access
 from api.models import CODE_PATTERN, NotFoundBody, SearchResults
 from api.routers.common import ACCESS_RESPONSES
-from api.runtime import Runtime
 
 log = logging.getLogger("casepilot.api")
 router = APIRouter(prefix="/v1", tags=["codes"], dependencies=[Depends(access)], responses=ACCESS_RESPONSES)

@@ -153,7 +153,7 @@ async def mail(request: Request, service: QueryService = Depends(get_service)) -
         consultant.screen(raw, client=client)  # on the event loop: refusals never wait for a handler thread
         parsed = await run_in_threadpool(lambda: consultant.admit(raw, screened=True))
     except MailRefused as refusal:
-        raise ApiError(refusal.http_status, refusal.reason, headers=refusal.headers, refusal=refusal.kind)
+        raise ApiError(refusal.http_status, refusal.reason, headers=refusal.headers, refusal=refusal.kind) from None
     handled = await run_in_threadpool(consultant.respond, parsed)
     reply = handled.reply
     return MailReply(

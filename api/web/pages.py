@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from api.access import describe_text
 from api.models import CODE_PATTERN
 from api.web.state import CsrfError, Visitor, WebState, WebStateDep
+from rag.app import Services
 from rag.codepage import CodeNotFound
 from rag.service import QuestionError
 
@@ -81,12 +82,10 @@ async def code_page(request: Request, state: WebStateDep, code: str, p1: int = Q
     if not allowed:
         runtime.metrics.quota_rejections.labels(f"web-{visitor.principal.tier}").inc()
         return over_quota(state, request, visitor, "page views", limit)
-    store = runtime.service.reference
-    releases = tuple(sorted((name, r.version) for name, r in store.releases().items()))
-    key = (resolved, p1, p2, per_page, setting, runtime.data_version(), releases)
+    key = (resolved, p1, p2, per_page, setting, services.version)
     cached = state.bodies.get(key)
     if cached is None:
-        cached = await run_in_threadpool(_render_body, state, resolved, p1, p2, per_page, setting)
+        cached = await run_in_threadpool(_render_body, state, services, resolved, p1, p2, per_page, setting)
         state.bodies.put(key, *cached)
     body, meta = cached
     response = state.render(request, visitor, "code.html", body=body, remaining=remaining, limit=limit, **meta)
@@ -95,10 +94,10 @@ async def code_page(request: Request, state: WebStateDep, code: str, p1: int = Q
     return response
 
 
-def _render_body(state: WebState, code: str, p1: int, p2: int, per_page: int, setting: str) -> tuple[Markup, dict]:
+def _render_body(state: WebState, services: Services, code: str, p1: int, p2: int, per_page: int,
+                 setting: str) -> tuple[Markup, dict]:
     """The visitor-independent part of a code page, rendered, and what the rest of the page needs of it."""
-    runtime = state.runtime
-    pages = runtime.pages
+    pages = services.pages
     dataset = f"ptp_{setting}"
     page = pages.code_page(code, page=p1, page_size=per_page, dataset=dataset)
     if p2 != p1:

@@ -134,7 +134,7 @@ def _mue_row(cells: list[str], file: str, line: int) -> MueLimit | RowError:
         return RowError(file, line, f"not a HCPCS/CPT code: {code!r}")
     if not value.isdigit():
         return RowError(file, line, f"MUE value {value!r} is not a whole number")
-    if not mai[:1] in ("1", "2", "3"):
+    if mai[:1] not in ("1", "2", "3"):
         return RowError(file, line, f"adjudication indicator {mai!r} does not start with 1, 2 or 3")
     return MueLimit(code, int(value), int(mai[0]), rationale, line)
 

@@ -96,7 +96,7 @@ class VectorStore(abc.ABC):
     @abc.abstractmethod
     def search(self, query: VectorQuery) -> list[Hit]: ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (an engine with nothing to release keeps this no-op)
         pass
 
 
