@@ -94,7 +94,7 @@ def test_ask_json_is_the_whole_answer(data_dir):
 
 
 def test_ask_with_an_empty_question_exits_2_with_a_clear_error(data_dir):
-    result = run("casepilot-ask", " \x00\x07 ", data_dir=data_dir)
+    result = run("casepilot-ask", "  \x07  ", data_dir=data_dir)
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.strip().splitlines()[-1] == "error: the question is empty"  # after the model's progress bar
