@@ -1,7 +1,9 @@
-"""Loopback servers for the tests: one free-port picker and one in-process uvicorn, shared by every tier."""
+"""Loopback servers for the tests: one free-port picker, one in-process uvicorn and a server-sent events parser,
+shared by every tier."""
 
 from __future__ import annotations
 
+import json
 import random
 import socket
 import threading
@@ -61,3 +63,18 @@ class ThreadServer:
         self.server.should_exit = True
         self.thread.join(timeout=15)
         self.socket.close()
+
+
+def parse_sse(text: str) -> list[tuple[str, dict]]:
+    """A text/event-stream body as (event, JSON data) pairs."""
+    events = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        event, data = "message", []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].removeprefix(" "))
+        if data:
+            events.append((event, json.loads("\n".join(data))))
+    return events

@@ -223,14 +223,11 @@ class QdrantClientVectorStore(VectorStore):
             self._client = QdrantClient(path=location)
         self.collection = collection
         if not self._client.collection_exists(collection):
-            self._client.create_collection(
-                collection,
-                vectors_config={DENSE_VECTOR: models.VectorParams(size=DENSE_DIM, distance=models.Distance.COSINE)},
-                sparse_vectors_config={SPARSE_VECTOR: models.SparseVectorParams(modifier=models.Modifier.IDF)},
-            )
-            for name, kind in PAYLOAD_INDEXES.items():
-                schema = models.PayloadSchemaType.KEYWORD if kind == "keyword" else models.PayloadSchemaType.INTEGER
-                self._client.create_payload_index(collection, name, schema)
+            schema = qdrant_collection(models)
+            self._client.create_collection(collection, vectors_config=schema.vectors,
+                                           sparse_vectors_config=schema.sparse_vectors)
+            for index in qdrant_payload_indexes(models):
+                self._client.create_payload_index(collection, index.field_name, index.field_schema)
 
     def upsert(self, points: Sequence[EmbeddedPassage]) -> None:
         m = self._m
@@ -275,43 +272,70 @@ class QdrantClientVectorStore(VectorStore):
         flt = self._release_filter(release) if release else None
         return self._client.count(self.collection, count_filter=flt, exact=True).count
 
-    def _filter(self, query: VectorQuery, codes: Sequence[str] = ()):
-        m = self._m
-        must = []
-        if query.releases is not None:
-            must.append(m.FieldCondition(key="release", match=m.MatchAny(any=list(query.releases))))
-        if query.kinds:
-            must.append(m.FieldCondition(key="kind", match=m.MatchAny(any=list(query.kinds))))
-        if codes:
-            must.append(m.FieldCondition(key="codes", match=m.MatchAny(any=list(codes))))
-        return m.Filter(must=must) if must else None
-
     def search(self, query: VectorQuery) -> list[Hit]:
-        m = self._m
-        legs = [(name, self._filter(query, query.boost_codes if boosted else ())) for name, boosted in query.legs()]
-        if not legs:
+        request = qdrant_query_request(self._m, query)
+        if request is None:
             return []
-        if len(legs) == 1:
-            (name, flt), = legs
-            result = self._client.query_points(self.collection, query=self._vector(query, name), using=name,
-                                               query_filter=flt, limit=query.limit, with_payload=True,
-                                               with_vectors=[DENSE_VECTOR])
-        else:
-            prefetch = [m.Prefetch(query=self._vector(query, name), using=name, limit=query.candidate_k, filter=flt)
-                        for name, flt in legs]
-            result = self._client.query_points(self.collection, prefetch=prefetch,
-                                               query=m.FusionQuery(fusion=m.Fusion.RRF), limit=query.limit,
-                                               with_payload=True, with_vectors=[DENSE_VECTOR])
+        result = self._client.query_points(self.collection, prefetch=request.prefetch, query=request.query,
+                                           using=request.using, query_filter=request.filter, limit=request.limit,
+                                           with_payload=request.with_payload, with_vectors=request.with_vector)
         return [Hit(Passage.from_payload(p.payload), p.score, str(p.id), _similarity(query, p.vector))
                 for p in result.points]
 
-    def _vector(self, query: VectorQuery, name: str):
-        if name == DENSE_VECTOR:
-            return query.dense.tolist()
-        return self._m.SparseVector(indices=query.sparse.indices, values=query.sparse.values)
-
     def close(self) -> None:
         self._client.close()
+
+
+# The requests a Qdrant server receives, built as qdrant-client's REST models (``qdrant_client.models``, generated
+# from the server's OpenAPI schema): the store sends exactly these, and tests validate them without a server.
+
+def qdrant_collection(models):
+    """The collection schema: a cosine dense vector of DENSE_DIM and a BM25 sparse vector with the IDF modifier."""
+    return models.CreateCollection(
+        vectors={DENSE_VECTOR: models.VectorParams(size=DENSE_DIM, distance=models.Distance.COSINE)},
+        sparse_vectors={SPARSE_VECTOR: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+    )
+
+
+def qdrant_payload_indexes(models) -> list:
+    """One payload index per filtered field (release, kind, codes, ...), as PAYLOAD_INDEXES declares."""
+    return [models.CreateFieldIndex(field_name=name, field_schema=models.PayloadSchemaType.KEYWORD
+                                    if kind == "keyword" else models.PayloadSchemaType.INTEGER)
+            for name, kind in PAYLOAD_INDEXES.items()]
+
+
+def qdrant_filter(models, query: VectorQuery, codes: Sequence[str] = ()):
+    must = []
+    if query.releases is not None:
+        must.append(models.FieldCondition(key="release", match=models.MatchAny(any=list(query.releases))))
+    if query.kinds:
+        must.append(models.FieldCondition(key="kind", match=models.MatchAny(any=list(query.kinds))))
+    if codes:
+        must.append(models.FieldCondition(key="codes", match=models.MatchAny(any=list(codes))))
+    return models.Filter(must=must) if must else None
+
+
+def _qdrant_vector(models, query: VectorQuery, name: str):
+    if name == DENSE_VECTOR:
+        return models.NearestQuery(nearest=query.dense.tolist())
+    return models.NearestQuery(nearest=models.SparseVector(indices=list(query.sparse.indices),
+                                                           values=list(query.sparse.values)))
+
+
+def qdrant_query_request(models, query: VectorQuery):
+    """The query: one nearest search when a single leg is usable, else a prefetch per leg (dense, BM25, the
+    boost codes' restricted list) fused with reciprocal rank fusion. None when no leg is usable."""
+    legs = [(name, qdrant_filter(models, query, query.boost_codes if boosted else ())) for name, boosted in query.legs()]
+    if not legs:
+        return None
+    if len(legs) == 1:
+        (name, flt), = legs
+        return models.QueryRequest(query=_qdrant_vector(models, query, name), using=name, filter=flt,
+                                   limit=query.limit, with_payload=True, with_vector=[DENSE_VECTOR])
+    prefetch = [models.Prefetch(query=_qdrant_vector(models, query, name), using=name, limit=query.candidate_k,
+                                filter=flt) for name, flt in legs]
+    return models.QueryRequest(prefetch=prefetch, query=models.FusionQuery(fusion=models.Fusion.RRF),
+                               limit=query.limit, with_payload=True, with_vector=[DENSE_VECTOR])
 
 
 def open_vector_store(settings: Settings) -> VectorStore:

@@ -6,22 +6,51 @@ import json
 
 import httpx
 import pytest
+from loopback import parse_sse
 
 pytestmark = [pytest.mark.http, pytest.mark.shared_data]
 
 
-def parse_sse(text: str) -> list[tuple[str, dict]]:
-    events = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        event, data = "message", []
-        for line in block.split("\n"):
-            if line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].removeprefix(" "))
-        if data:
-            events.append((event, json.loads("\n".join(data))))
-    return events
+@pytest.fixture(scope="module")
+def reference(full_data_dir):
+    """The reference store the server answers from (the same releases: its data is a copy), read here so a
+    citation can be checked against the row it must point at."""
+    from rag.stores.reference import ReferenceStore
+
+    store = ReferenceStore(full_data_dir)
+    yield store
+    store.close()
+
+
+def ptp_row(reference, column1: str, column2: str) -> int:
+    (sourced,) = [s for s in reference.ptp_pair(column1, column2) if s.fact.column1 == column1]
+    return sourced.fact.row
+
+
+def ptp_locator(reference, column1: str, column2: str) -> str:
+    """The store's row number as a citation shows it (row_locator: a multi-part release numbers its rows
+    part by part, so row 20076454 is "part 3, row 76454")."""
+    from rag.stores.schema import row_locator
+
+    return row_locator(ptp_row(reference, column1, column2))
+
+
+def mue_locator(reference, code: str) -> str:
+    from rag.stores.schema import row_locator
+
+    (sourced,) = reference.mue(code, "mue_practitioner")
+    return row_locator(sourced.fact.row)
+
+
+def metric_value(api, name: str, **labels: str) -> float:
+    """One sample of /metrics, parsed with prometheus-client's own parser (0 when the series is not there yet)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(api.get("/metrics").text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return 0.0
 
 
 # ---------------------------------------------------------------- operations
@@ -37,21 +66,47 @@ def test_startup_reports_503_until_ready_then_200(live_server, api):
 
 def test_metrics_in_prometheus_format(api):
     api.get("/v1/codes/22514")
-    api.post("/v1/ask", json={"question": "What is the weather on Mars tomorrow?"})
     response = api.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     text = response.text
     assert 'casepilot_http_requests_total{method="GET",route="/v1/codes/{code}",status="200"}' in text
     assert 'casepilot_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/v1/codes/{code}"}' in text
-    assert "casepilot_answer_abstentions_total" in text
-    assert "casepilot_removed_codes_total" in text
     assert "22514" not in text  # routes are labelled by template, never by the raw path
+
+
+def test_metrics_counters_move_by_what_was_served(api):
+    code_page = {"method": "GET", "route": "/v1/codes/{code}", "status": "200"}
+    requests_before = metric_value(api, "casepilot_http_requests_total", **code_page)
+    latency_before = metric_value(api, "casepilot_http_request_duration_seconds_count", method="GET",
+                                  route="/v1/codes/{code}")
+    missing_before = metric_value(api, "casepilot_http_requests_total", method="GET", route="/v1/codes/{code}",
+                                  status="404")
+    answers_before = metric_value(api, "casepilot_answers_total", endpoint="ask")
+    abstained_before = metric_value(api, "casepilot_answer_abstentions_total", endpoint="ask")
+    removed_before = metric_value(api, "casepilot_removed_codes_total")
+
+    for code in ("22514", "J1885", "22511"):
+        assert api.get(f"/v1/codes/{code}").status_code == 200
+    assert api.get("/v1/codes/22519").status_code == 404
+    answers = [api.post("/v1/ask", json={"question": q}).json() for q in (
+        "What is the weather on Mars tomorrow?", "Can 22511 and 22514 be billed together?")]
+    assert [a["abstained"] for a in answers] == [True, False]
+
+    assert metric_value(api, "casepilot_http_requests_total", **code_page) == requests_before + 3
+    assert metric_value(api, "casepilot_http_request_duration_seconds_count", method="GET",
+                        route="/v1/codes/{code}") == latency_before + 4
+    assert metric_value(api, "casepilot_http_requests_total", method="GET", route="/v1/codes/{code}",
+                        status="404") == missing_before + 1
+    assert metric_value(api, "casepilot_answers_total", endpoint="ask") == answers_before + 2
+    assert metric_value(api, "casepilot_answer_abstentions_total", endpoint="ask") == abstained_before + 1
+    removed = sum(len(a["removed_codes"]) for a in answers)
+    assert metric_value(api, "casepilot_removed_codes_total") == removed_before + removed
 
 
 # ---------------------------------------------------------------- answers
 
-def test_ask_pair_is_answered_from_the_ptp_table_with_citations(api):
+def test_ask_pair_is_answered_from_the_ptp_table_with_citations(api, reference):
     response = api.post("/v1/ask", json={"question": "Can 22511 and 22514 be billed together?"})
     assert response.status_code == 200, response.text
     answer = response.json()
@@ -62,7 +117,9 @@ def test_ask_pair_is_answered_from_the_ptp_table_with_citations(api):
     assert all(set(s["citations"]) <= markers for s in answer["sentences"])
     assert any(f["column1"] == "22511" and f["column2"] == "22514" for f in answer["ptp"])
     ptp = next(c for c in answer["citations"] if c["source"] == "ptp_practitioner")
-    assert ptp["version"] and "row " in ptp["locator"] and ptp["url"].startswith("https://www.cms.gov")
+    assert ptp["version"] == reference.releases()["ptp_practitioner"].version
+    assert ptp["locator"] == ptp_locator(reference, "22511", "22514")
+    assert ptp["url"].startswith("https://www.cms.gov")
     statuses = {c["code"]: c["status"] for c in answer["codes"]}
     assert statuses["22511"] == statuses["22514"] == "valid"
 
@@ -80,8 +137,22 @@ def test_ask_stream_sends_sentences_then_citations_then_done(api):
     cited = {m for name, data in events if name == "sentence" for m in data["citations"]}
     assert cited <= {c["marker"] for c in citations}
     done = events[-1][1]
-    assert "coverage" in done["intents"] or "guideline" in done["intents"] or "open" in done["intents"]
-    assert "timings_ms" in done and not done["abstained"]
+    assert done["intents"] == ["coverage", "guideline"]
+    assert done["timings_ms"]["total_ms"] > 0 and not done["abstained"]
+
+
+@pytest.mark.parametrize("question", ["When is vertebral augmentation covered?",
+                                      "Can 22511 and 22514 be billed together?",
+                                      "What is the capital of France?"])
+def test_ask_stream_sends_the_same_answer_as_ask(api, question):
+    with api.stream("POST", "/v1/ask/stream", json={"question": question}) as r:
+        events = parse_sse(r.read().decode())
+    answer = api.post("/v1/ask", json={"question": question}).json()
+    assert [data for name, data in events if name == "sentence"] == answer["sentences"]
+    assert events[-2][1]["citations"] == answer["citations"]
+    done = events[-1][1]
+    for field in ("answer", "abstained", "intents", "codes", "removed_codes", "generator"):
+        assert done[field] == answer[field], field
 
 
 def test_injection_changes_nothing_about_grounding(api):
@@ -101,7 +172,7 @@ def test_injection_changes_nothing_about_grounding(api):
 
 # ---------------------------------------------------------------- codes
 
-def test_code_page_22514_with_paginated_ptp_edits_and_mue(api):
+def test_code_page_22514_with_paginated_ptp_edits_and_mue(api, reference):
     first = api.get("/v1/codes/22514", params={"page_size": 5}).json()
     assert first["code"] == "22514" and first["code_set"] == "CPT" and first["status"] == "valid"
     assert any(d["kind"] == "plain_language" for d in first["descriptors"])
@@ -114,7 +185,7 @@ def test_code_page_22514_with_paginated_ptp_edits_and_mue(api):
     second = api.get("/v1/codes/22514", params={"page_size": 5, "page": 2}).json()
     assert {e["row"] for e in second["ptp_column1"]["edits"]}.isdisjoint({e["row"] for e in col1["edits"]})
     assert first["mue"] and first["mue"][0]["value"] >= 1 and first["mue"][0]["dataset"] == "mue_practitioner"
-    assert "row " in first["mue_citations"][0]["locator"]
+    assert first["mue_citations"][0]["locator"] == mue_locator(reference, "22514")
     assert {"59", "XS"} <= {m["modifier"] for m in first["modifiers"]}  # indicator-1 edits exist
     assert first["passages"], "coverage/guideline passages"
 
@@ -150,7 +221,7 @@ def test_search_finds_vertebroplasty_codes_from_lay_words(api):
 
 # ---------------------------------------------------------------- claims
 
-def test_claim_ptp_conflict_denied_without_modifier_and_bypassed_with_xs(api):
+def test_claim_ptp_conflict_denied_without_modifier_and_bypassed_with_xs(api, reference):
     lines = [{"code": "22511", "units": 1}, {"code": "22514", "units": 1}]
     plain = api.post("/v1/claims/check", json={"lines": lines}).json()
     assert not plain["clean"]
@@ -158,7 +229,8 @@ def test_claim_ptp_conflict_denied_without_modifier_and_bypassed_with_xs(api):
     assert conflict["outcome"] == "denied" and conflict["column2_line"] == 1
     assert conflict["edit"]["modifier_indicator"] == 1
     assert conflict["citation"]["source"] == "ptp_practitioner"
-    assert "row " in conflict["citation"]["locator"]
+    assert conflict["citation"]["locator"] == ptp_locator(reference, "22511", "22514")
+    assert conflict["edit"]["row"] == ptp_row(reference, "22511", "22514")
 
     lines[1]["modifiers"] = ["XS"]
     bypassed = api.post("/v1/claims/check", json={"lines": lines}).json()
@@ -270,14 +342,108 @@ def test_openapi_documents_every_endpoint(api):
     assert schema["paths"]["/v1/ask"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
 
 
-def test_concurrent_requests(live_server):
+def test_concurrent_requests_get_the_answers_sequential_ones_get(live_server, api):
     import asyncio
+
+    calls = [("GET", "/v1/codes/22514", {"params": {"page_size": 5}}),
+             ("GET", "/v1/search", {"params": {"q": "kyphoplasty"}}),
+             ("POST", "/v1/claims/check", {"json": {"lines": [{"code": "22511"}, {"code": "22514"}]}}),
+             ("POST", "/v1/ask", {"json": {"question": "What is the MUE for J1885?"}})]
+    expected = [api.request(method, path, **kwargs).json() for method, path, kwargs in calls]
 
     async def run():
         async with httpx.AsyncClient(base_url=live_server.url, timeout=120) as client:
-            requests = [client.get("/v1/codes/22514"), client.get("/v1/search", params={"q": "kyphoplasty"}),
-                        client.post("/v1/claims/check", json={"lines": [{"code": "22511"}, {"code": "22514"}]}),
-                        client.post("/v1/ask", json={"question": "What is the MUE for J1885?"})] * 5
-            return await asyncio.gather(*requests)
+            return await asyncio.gather(*[client.request(method, path, **kwargs) for method, path, kwargs in calls * 5])
 
-    assert {r.status_code for r in asyncio.run(run())} == {200}
+    responses = asyncio.run(run())
+    assert [r.status_code for r in responses] == [200] * len(responses)
+    for index, response in enumerate(responses):
+        # an answer's timings are its own; everything else must be the same
+        body = {k: v for k, v in response.json().items() if k != "timings_ms"}
+        want = {k: v for k, v in expected[index % len(calls)].items() if k != "timings_ms"}
+        assert body == want, calls[index % len(calls)][1]
+    page, search, claim, units = (r.json() for r in responses[:4])
+    assert page["code"] == "22514" and len(page["ptp_column1"]["edits"]) == 5
+    assert any(hit["code"].startswith("2251") for hit in search["results"])
+    assert not claim["clean"] and claim["ptp"][0]["edit"]["column2"] == "22514"
+    assert "The MUE for J1885" in units["answer"] and units["mue"][0]["value"] == 8
+
+
+# ---------------------------------------------------------------- deleted codes and ICD-10-CM
+
+def test_deleted_code_through_the_code_page_claims_and_ask(api, reference):
+    from rag.stores.schema import row_locator
+
+    (sourced,) = [s for s in reference.lookup_code("A4466") if s.fact.termination_date]
+    terminated = sourced.fact.termination_date  # 20161231 in the 2020 HCPCS file
+    page = api.get("/v1/codes/A4466")
+    assert page.status_code == 200
+    assert page.json()["status"] == "deleted"
+    from datetime import datetime, timedelta
+
+    day = datetime.strptime(str(terminated), "%Y%m%d").date()
+    iso, the_day_before = day.isoformat(), (day - timedelta(days=1)).isoformat()
+    on_the_day = api.post("/v1/claims/check", json={"lines": [{"code": "A4466", "date_of_service": iso}]}).json()
+    problem = next(p for p in on_the_day["codes"] if p["code"] == "A4466")
+    assert problem["status"] == "deleted" and f"terminated on {iso}" in problem["explanation"]
+    assert problem["citation"]["locator"] == row_locator(sourced.fact.row) and not on_the_day["clean"]
+    before = api.post("/v1/claims/check", json={"lines": [{"code": "A4466", "date_of_service": the_day_before}]})
+    assert not any(p["code"] == "A4466" for p in before.json()["codes"])
+    answer = api.post("/v1/ask", json={"question": "What is HCPCS A4466?"}).json()
+    assert next(c for c in answer["codes"] if c["code"] == "A4466")["status"] == "deleted"
+    assert f"terminated on {iso}" in answer["answer"]
+
+
+def test_icd10cm_code_is_answered_through_ask(api, reference):
+    from rag.stores.schema import row_locator
+
+    (sourced,) = reference.lookup_code("M80.08XA")
+    answer = api.post("/v1/ask", json={"question": "What is ICD-10-CM M80.08XA?"}).json()
+    assert not answer["abstained"]
+    check = next(c for c in answer["codes"] if c["code"] == "M80.08XA")
+    assert check["status"] == "valid" and check["code_set"] == "ICD10CM"
+    assert "Age-related osteoporosis with current pathological fracture" in answer["answer"]
+    cited = next(c for c in answer["citations"] if c["source"] == "icd10cm")
+    assert cited["version"] == sourced.release.version and cited["locator"] == row_locator(sourced.fact.row)
+
+
+def test_a_claim_of_more_than_fifty_lines_is_a_422(api):
+    lines = [{"code": "22514"}] * 51
+    response = api.post("/v1/claims/check", json={"lines": lines})
+    assert response.status_code == 422 and response.json()["error"].startswith("invalid")
+    assert api.post("/v1/claims/check", json={"lines": lines[:50]}).status_code == 200
+
+
+# ---------------------------------------------------------------- a stream that fails after it started
+
+class StreamFailsAfterOneSentence:
+    """The session's real service, except that its stream raises after its first sentence (as a failing
+    generator or store would): the endpoint must end the stream with an error event, not a broken connection."""
+
+    def __init__(self, service):
+        self._service = service
+
+    def __getattr__(self, name):
+        return getattr(self._service, name)
+
+    def stream(self, question, **kwargs):
+        events = self._service.stream(question, **kwargs)
+        yield next(events)
+        raise RuntimeError("the store went away")
+
+
+def test_a_stream_that_fails_ends_with_an_error_event(live_server, query_service):
+    from api.main import create_app
+    from casepilot_live import ThreadServer
+    from rag.settings import Settings
+
+    app = create_app(Settings(data_dir=query_service.settings.data_dir), service=StreamFailsAfterOneSentence(
+        query_service))
+    question = {"question": "Can 22511 and 22514 be billed together?"}
+    with (ThreadServer(app) as server, httpx.Client(base_url=server.url, timeout=120) as client,
+          client.stream("POST", "/v1/ask/stream", json=question) as r):
+        assert r.status_code == 200
+        events = parse_sse(r.read().decode())
+    assert [name for name, _ in events] == ["sentence", "error"]
+    assert events[-1][1] == {"error": "the answer could not be completed"}
+    assert "store went away" not in json.dumps(events)  # the cause is logged, never sent

@@ -1,4 +1,9 @@
-"""Embed + write steps against both real Qdrant engines: idempotent re-runs and release switches."""
+"""Embed + write steps against both vector stores: idempotent re-runs, release switches, hybrid search, boosts.
+
+The stores are qdrant-edge (the embedded Qdrant shard, the real engine the service runs by default) and
+qdrant-client in its local mode (``:memory:``): the client's own Python implementation of the API, not a Qdrant
+server, so it checks the client code path but not what a server accepts; the request shapes a server receives
+are checked in tests/rag/test_vectors.py."""
 
 from __future__ import annotations
 

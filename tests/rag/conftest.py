@@ -143,7 +143,8 @@ def embedder():
 
 @pytest.fixture(scope="session")
 def mini_retriever(tmp_path_factory, embedder):
-    """A HybridRetriever over a dozen hand-written passages in qdrant-client's in-memory mode."""
+    """A HybridRetriever over a dozen hand-written passages in qdrant-client's local in-memory mode (the client's
+    Python implementation, not a Qdrant server: see tests/rag/test_vectors.py for the server's requests)."""
     from ingest.pipeline import PassageWriter
     from rag.retrieve import HybridRetriever
     from rag.stores.catalog import Catalog

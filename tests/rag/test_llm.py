@@ -1,8 +1,11 @@
 """The LLM generator path for real: llama.cpp's OpenAI-compatible server (xllamacpp) with SmolLM2-135M on
 127.0.0.1, reached through llama-index's OpenAILike (rag/providers/llm.py).
 
-These tests check the plumbing, not the answers (a 135M model writes poor ones): an answer comes back, every
-sentence shown carries a valid citation, and the guard ran on what the model wrote.
+These tests check the plumbing, not the answers (a 135M model writes poor ones): the answer is the model's (its
+generator is the LLM's and every sentence shown is one the model wrote, recorded on its way out of the real
+generator), every sentence carries a valid citation, and the guard ran on what the model wrote. The questions are
+ones this model, at temperature 0, answers from its sources; for others it may write nothing usable, and the
+service then answers extractively (a fallback tested on its own below).
 """
 
 from __future__ import annotations
@@ -19,6 +22,37 @@ from rag.settings import Settings
 pytestmark = pytest.mark.llm
 
 INVENTED = "Also bill 22519 and 99999 with it [1]. "
+UNITS_QUESTION = "How many units of J1885 per day?"
+
+
+class RecordingGenerator:
+    """The real generator, unchanged, keeping what the model wrote so a test can tell its sentences apart."""
+
+    def __init__(self, inner):
+        self.inner, self.name = inner, inner.name
+        self.written: list[str] = []
+
+    def generate(self, question, citations, facts):
+        sentences = self.inner.generate(question, citations, facts)
+        self.written.append(" ".join(s.text for s in sentences))
+        return sentences
+
+    def stream(self, question, citations, facts):
+        tokens = []
+        for token in self.inner.stream(question, citations, facts):
+            tokens.append(token)
+            yield token
+        self.written.append("".join(tokens))
+
+
+def assert_written_by(sentences, written: str):
+    """Every sentence is the model's text (the guard may have cut codes out of it; markers are stripped)."""
+    from rag.guard import REMOVED
+
+    assert sentences
+    for text in sentences:
+        for piece in text.split(REMOVED):
+            assert piece.strip(" .,;") in written, (piece, written)
 
 
 class InventingGenerator:
@@ -70,16 +104,21 @@ def test_settings_build_the_generator(llm_server):
     assert make_generator(Settings()) is None
 
 
-def test_ask_with_the_llm(llm_tiny, llm_server, capsys):
+def test_ask_with_the_llm(tiny_service, llm_server, capsys):
+    url, model = llm_server
+    recorder = RecordingGenerator(OpenAICompatibleGenerator(url, model, "not-needed", 120.0, 128))
+    service = service_with(tiny_service, url, model, recorder)
     started = time.perf_counter()
-    answer = llm_tiny.ask("Can 22511 and 22514 be billed together?", generator="llm")
+    answer = service.ask(UNITS_QUESTION, generator="llm")
     elapsed = time.perf_counter() - started
     with capsys.disabled():
         print(f"\n[llm] ask: {elapsed:.2f} s (model {answer.timings_ms.get('llm_ms', 0) / 1000:.2f} s), "
               f"generator {answer.generator}")
     assert "llm_ms" in answer.timings_ms and answer.timings_ms["llm_ms"] > 0
-    assert answer.generator in (f"llm:{llm_server[1]}", "extractive")  # extractive when no sentence was supported
-    assert answer.ptp and answer.ptp[0].column1 == "22511"  # the exact findings travel with any generator
+    assert answer.generator == f"llm:{model}"
+    assert len(recorder.written) == 1
+    assert_written_by([s.text for s in answer.sentences], recorder.written[0])
+    assert answer.mue and answer.mue[0].value == 8  # the exact findings travel with any generator
     assert_valid(answer)
 
 
@@ -96,9 +135,10 @@ def test_the_guard_removes_codes_the_model_invents(tiny_service, llm_server):
 def test_stream_with_the_llm(tiny_service, llm_server, capsys):
     url, model = llm_server
     real = OpenAICompatibleGenerator(url, model, "not-needed", 120.0, 128)
-    service = service_with(tiny_service, url, model, InventingGenerator(real))
+    recorder = RecordingGenerator(real)
+    service = service_with(tiny_service, url, model, InventingGenerator(recorder))
     started = time.perf_counter()
-    events = list(service.stream("How many units of J1885 per day?", generator="llm"))
+    events = list(service.stream(UNITS_QUESTION, generator="llm"))
     elapsed = time.perf_counter() - started
     with capsys.disabled():
         print(f"\n[llm] stream: {elapsed:.2f} s, {sum(1 for k, _ in events if k == 'token')} token events")
@@ -108,12 +148,39 @@ def test_stream_with_the_llm(tiny_service, llm_server, capsys):
     assert "22519" not in streamed and "99999" not in streamed  # guarded before it was sent
     done = events[-1][1]
     assert {"22519", "99999"} <= set(done["removed_codes"])
-    assert done["generator"] in (f"llm:{model}", "extractive")
-    if done["generator"] == "extractive":
-        assert "sentence" in kinds
-    else:
-        assert "token" in kinds
+    assert done["generator"] == f"llm:{model}"
+    assert "token" in kinds and "sentence" not in kinds
+    assert streamed.strip() == done["answer"]  # the tokens sent are the final, guarded answer
+    model_sentences = [s["text"] for s in done["sentences"] if not s["text"].startswith("Also bill")]
+    assert_written_by(model_sentences, recorder.written[0])  # the rest is the model's, not the extractive draft
     assert "22519" not in done["answer"]
+
+
+def test_llm_tokens_over_http(tiny_service, tiny_data_dir, llm_server):
+    """POST /v1/ask/stream with generator=llm on a real uvicorn server: token events carry the model's text."""
+    import httpx
+    from loopback import ThreadServer, parse_sse
+
+    from api.main import create_app
+
+    url, model = llm_server
+    recorder = RecordingGenerator(OpenAICompatibleGenerator(url, model, "not-needed", 120.0, 128))
+    service = service_with(tiny_service, url, model, recorder)
+    app = create_app(service.settings.model_copy(update={"response_cache_size": 0}), service=service)
+    with ThreadServer(app) as server, httpx.Client(base_url=server.url, timeout=300) as client:
+        with client.stream("POST", "/v1/ask/stream", json={"question": UNITS_QUESTION, "generator": "llm"}) as r:
+            assert r.status_code == 200
+            body = r.read().decode()
+        answer = client.post("/v1/ask", json={"question": UNITS_QUESTION, "generator": "llm"}).json()
+    events = parse_sse(body)
+    kinds = [name for name, _ in events]
+    assert kinds[-2:] == ["citations", "done"] and set(kinds[:-2]) == {"token"}, kinds
+    done = events[-1][1]
+    assert done["generator"] == f"llm:{model}"
+    assert "".join(data["text"] for name, data in events if name == "token").strip() == done["answer"]
+    assert_written_by([s["text"] for s in done["sentences"]], recorder.written[0])
+    assert answer["generator"] == f"llm:{model}"
+    assert_written_by([s["text"] for s in answer["sentences"]], recorder.written[1])
 
 
 def test_an_unreachable_endpoint_falls_back_to_the_extractive_answer(tiny_service):

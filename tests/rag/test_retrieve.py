@@ -1,7 +1,8 @@
 """Hybrid retrieval (rag/retrieve.py): dense + BM25 fused, codes as a boost, one document per slot pair.
 
-Unit tests for the diversity cap; store tests on a dozen hand-written passages in qdrant-client's in-memory
-engine (tests/rag/conftest.py), and on the real corpora through the embedded engine of the shared service.
+Unit tests for the diversity cap; store tests on a dozen hand-written passages in qdrant-client's local
+(in-memory) mode, the client's Python implementation (tests/rag/conftest.py), and on the real corpora through
+the embedded engine of the shared service.
 """
 
 from __future__ import annotations
