@@ -8,6 +8,8 @@
     casepilot-ingest hcpcs FILE [--version 2026-10]
     casepilot-ingest cpt-descriptors FILE --version 2026   (your licensed file; never commit it)
     casepilot-ingest documents PATH... --source NAME [--version V]
+    casepilot-ingest mcd-index PATH [--version 2025-08]   (the MCD catalogue of LCDs and articles)
+    casepilot-ingest mcd-download PATH --version 2026-11  (CMS current_lcd.zip / current_article.zip)
     casepilot-ingest status
 """
 
@@ -111,6 +113,8 @@ def ingest_corpora(run: Run, corpora: Path, hcpcs: Path | None = None, icd10cm: 
         run.passages(source, parsed.version,
                      code_passages(records, source, parsed.version, DATASETS[parsed.dataset].official_url,
                                    parsed.source_file))
+    if (corpora / "coverage").is_dir():
+        ingest_coverage_corpora(run, corpora / "coverage")
     guideline_files = sorted((corpora / "guidelines").glob("*.md"))
     guideline_files = [p for p in guideline_files if p.name.lower() != "readme.md"]
     version = corpus_version(guideline_files)
@@ -122,6 +126,36 @@ def ingest_corpora(run: Run, corpora: Path, hcpcs: Path | None = None, icd10cm: 
         from ingest.loaders.icd10cm import load_icd10cm
 
         run.reference(load_icd10cm())
+
+
+# ---------------------------------------------------------------- Medicare coverage (MCD, NCDs, MACs)
+
+def ingest_coverage_corpora(run: Run, folder: Path) -> None:
+    """The project's NCD summaries (reference rows and passages) and its MAC jurisdiction table."""
+    from ingest.loaders.mcd import load_mac_jurisdictions, load_ncd_corpus, ncd_passages
+
+    parsed = load_ncd_corpus(folder)
+    records = [r for r in parsed.items if not _is_error(r, run)]
+    parsed.items = records
+    run.reference(parsed)
+    run.passages("ncds", parsed.version, ncd_passages(records, parsed.version))
+    run.reference(load_mac_jurisdictions(folder))
+
+
+def ingest_mcd_index(run: Run, path: Path, version: str | None = None) -> None:
+    from ingest.loaders.mcd import load_mcd_index
+
+    run.reference(load_mcd_index(path, version))
+
+
+def ingest_mcd_download(run: Run, path: Path, version: str) -> None:
+    from ingest.loaders.mcd import load_mcd_download
+
+    for parsed in load_mcd_download(path, version):
+        run.reference(parsed)
+
+
+# ---------------------------------------------------------------- end of Medicare coverage
 
 
 def _is_error(item, run: Run) -> bool:
@@ -169,6 +203,9 @@ def ingest_shared(run: Run, shared: Path) -> None:
     hcpcs_zip = shared / "hcpcs_level2_2020_cms" / "2020-Alpha-Numeric-HCPCS-File.zip"
     if hcpcs_zip.exists():
         ingest_hcpcs(run, hcpcs_zip, "2020")
+    mcd_index = shared / "mcd_lcd_article_index_2025-08"
+    if (mcd_index / "documents_latest.csv").exists():
+        ingest_mcd_index(run, mcd_index)
     pdfs = sorted((shared / "hcpcs_level2_2019_cms").glob("*.pdf"))
     if pdfs:
         ingest_documents(run, pdfs, "cms-hcpcs-2019-pdf", "2019")
@@ -218,6 +255,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", type=Path, nargs="+")
     p.add_argument("--source", required=True, help="a short name, e.g. lcd-l33569")
     p.add_argument("--version")
+    # ---- Medicare coverage
+    p = sub.add_parser("mcd-index", help="the MCD catalogue of LCDs and articles (documents_latest.csv)")
+    p.add_argument("path", type=Path, help="the CSV or the folder holding it")
+    p.add_argument("--version", help="release label; default: from the folder name or the newest update")
+    p = sub.add_parser("mcd-download", help="CMS MCD download: current_lcd.zip and/or current_article.zip")
+    p.add_argument("path", type=Path, help="a zip, or a folder of the zips or of their extracted CSVs")
+    p.add_argument("--version", required=True, help="release label, e.g. 2026-11")
+    # ---- end of Medicare coverage
     sub.add_parser("status")
     return parser
 
@@ -249,6 +294,10 @@ def dispatch(args: argparse.Namespace, run: Run) -> None:
         run.reference(load_cpt_descriptors(args.file, args.version))
     elif args.command == "documents":
         ingest_documents(run, args.paths, args.source, args.version)
+    elif args.command == "mcd-index":
+        ingest_mcd_index(run, args.path, args.version)
+    elif args.command == "mcd-download":
+        ingest_mcd_download(run, args.path, args.version)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ from typing import Iterator, Literal, Sequence
 from rag.answer import Answer, Citation, CodeCheck, Sentence
 from rag.case2code import CodeSearch
 from rag.compose import CitationBook, attribute_citations, compose_extractive, last_sentence_end, render
+from rag.coverage import CoverageFinder
 from rag.exact import (ExactResult, Fact, check_code, code_facts, listing_facts, modifier_facts, mue_facts,
                        pair_facts, reference_citation)
 from rag.guard import Guarded, guard_codes
@@ -60,6 +61,7 @@ class QueryService:
                  generator=None):
         self.settings, self.reference, self.retriever, self.generator = settings, reference, retriever, generator
         self.code_search = CodeSearch(reference, retriever)
+        self.coverage = CoverageFinder(reference)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "QueryService":
@@ -117,6 +119,10 @@ class QueryService:
             exact.mue, facts = units.mue, facts + units.facts
         if "modifier" in intents:
             facts += modifier_facts(self.reference, recognized.modifiers)
+        if "coverage" in intents:  # the NCD, or the LCDs and articles (rag.coverage); policy ids are not codes
+            coverage = self.coverage.find(question, valid)
+            facts = coverage.facts + facts
+            checks = {code: check for code, check in checks.items() if code not in coverage.not_codes}
         if "code_lookup" in intents or (valid and not facts):
             for code in valid:
                 facts += code_facts(self.reference, code) or listing_facts(self.reference, code)
