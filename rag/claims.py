@@ -22,6 +22,7 @@ from typing import Annotated, Callable, Literal, Sequence
 from pydantic import BaseModel, Field, field_validator
 
 from rag.answer import Citation, CodeCheck, MueFinding, PtpFinding
+from rag.coverage import CoverageFinder, DiagnosisVerdict
 from rag.exact import TABLE_NAMES, check_code, describe, format_date, ptp_finding, reference_citation
 from rag.stores.reference import ReferenceStore, Sourced
 from rag.stores.schema import DATASETS, MUE_ADJUDICATION_INDICATORS
@@ -47,6 +48,8 @@ class ClaimLine(BaseModel):
         default_factory=list, max_length=4, description="up to four two-character modifiers, e.g. XS")
     units: int = Field(1, ge=1, le=9999, description="units of service on this line")
     date_of_service: date | None = Field(None, description="YYYY-MM-DD; today when absent")
+    diagnoses: list[Annotated[str, Field(pattern=r"^[A-Za-z][0-9][0-9A-Za-z](\.?[0-9A-Za-z]{1,4})?$")]] = Field(
+        default_factory=list, max_length=12, description="ICD-10-CM codes the line points to, e.g. M80.08XA")
 
     @field_validator("code")
     @classmethod
@@ -100,6 +103,8 @@ class ClaimCheck(BaseModel):
     mue: list[MueExcess] = Field(default_factory=list)
     codes: list[CodeProblem] = Field(default_factory=list)
     checked: list[CodeCheck] = Field(default_factory=list, description="every line's code, checked")
+    coverage: list[DiagnosisVerdict] = Field(default_factory=list, description="whether each line's diagnosis is on "
+                                             "the covered list of the billing articles for its code")
     notes: list[str] = Field(default_factory=list)
     citations: list[Citation] = Field(default_factory=list, description="every citation, numbered [n]")
 
@@ -129,6 +134,7 @@ class ClaimChecker:
         usable = [i for i, line in enumerate(lines) if checks[line.code].status != "unknown"]
         self._ptp(lines, dates, usable, ptp_dataset, result)
         self._mue(lines, dates, usable, mue_dataset, result)
+        self._diagnoses(lines, dates, usable, result)
         result.checked = list(checks.values())
         result.clean = not (any(c.outcome == "denied" for c in result.ptp) or result.mue
                             or any(p.kind == "code" for p in result.codes))
@@ -222,6 +228,24 @@ class ClaimChecker:
         return "denied", None, (f"{head} Modifier indicator 1: {f.column2} is not paid with {f.column1} unless an "
                                 f"NCCI-associated modifier (e.g. 59, XE, XP, XS, XU) on the {f.column2} line "
                                 f"documents a distinct service.{hint}")
+
+    # ------------------------------------------------------------ diagnoses against billing articles
+
+    def _diagnoses(self, lines: Sequence[ClaimLine], dates: list[date], usable: list[int], result: ClaimCheck) -> None:
+        """Informational: whether a line's diagnosis is on the covered list of the articles for its code (needs
+        the MCD download's article code lists); it does not make a claim unclean."""
+        if not any(lines[i].diagnoses for i in usable):
+            return
+        if not self.store.has_code_lists():
+            result.notes.append("No billing-article code lists (MCD download) are loaded, so diagnoses were not "
+                                "checked against covered lists.")
+            return
+        finder = CoverageFinder(self.store)
+        for index in usable:
+            for diagnosis in lines[index].diagnoses:
+                for verdict in finder.diagnosis_verdicts(lines[index].code, diagnosis, _yyyymmdd(dates[index])):
+                    self._cite(result, verdict.article.citation)
+                    result.coverage.append(verdict)
 
     # ------------------------------------------------------------ MUE
 

@@ -63,7 +63,11 @@ def parse_date(text: str) -> int | None:
         raise ValueError(f"{text!r} is not a date (MM/DD/YYYY or YYYY-MM-DD)")
     parts = [int(p) for p in match.groups()]
     year, month, day = (parts[2], parts[0], parts[1]) if "/" in text[:6] else parts
-    return date(year, month, day).year * 10000 + month * 100 + day  # date() rejects 02/30
+    try:
+        date(year, month, day)  # rejects 02/30 and month 13
+    except ValueError as error:
+        raise ValueError(f"{text!r} is not a valid date ({error})") from error
+    return year * 10000 + month * 100 + day
 
 
 def today_yyyymmdd() -> int:
