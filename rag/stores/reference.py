@@ -303,9 +303,10 @@ class ReferenceStore:
             f"WHERE {' AND '.join(where)} ORDER BY row", args)]
 
     def has_code_lists(self) -> bool:
-        """True when a loaded coverage release has article or LCD code lists (the MCD download)."""
+        """True when a loaded coverage release has article or LCD code lists (the MCD download; the NCD table's
+        own code lists do not count)."""
         return any(connection.execute("SELECT 1 FROM policy_codes LIMIT 1").fetchone()
-                   for connection, _ in self._of_kind("coverage"))
+                   for connection, release in self._of_kind("coverage") if release.dataset != "ncds")
 
     def policy_states(self, policy: Sourced[CoveragePolicy]) -> list[str]:
         connection = self._connections.get(policy.release.dataset, (None,))[0]
