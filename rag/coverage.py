@@ -446,9 +446,10 @@ class CoverageFinder:
     @staticmethod
     def _retired_sentence(finding: PolicyFinding) -> str:
         kind = "LCD" if finding.doc_type == "LCD" else "Article"
-        return (f"{kind} {finding.policy_id} \"{finding.title}\" ({', '.join(finding.contractors) or 'no contractor'}) "
-                f"was retired on {format_date(finding.retirement_date) if finding.retirement_date else 'a date the source does not give'} "
-                f"and is not in effect; it is not a current policy.")
+        contractors = ", ".join(finding.contractors) or "no contractor"
+        when = format_date(finding.retirement_date) if finding.retirement_date else "a date the source does not give"
+        return (f"{kind} {finding.policy_id} \"{finding.title}\" ({contractors}) was retired on {when} and is not "
+                f"in effect; it is not a current policy.")
 
     def _named(self, ids: Sequence[str], result: CoverageResult, on: int) -> None:
         found = self.store.policies(ids)
@@ -490,7 +491,8 @@ class CoverageFinder:
             [self.store.releases()[n] for n in self.store.coverage_datasets()]
         loaded = ", ".join(f"{r.dataset} {r.version}" for r in names)
         where = f" for {STATES.get(result.state, result.state)}" if result.state else ""
-        subject = f"{named} was not found" if named else "No NCD, LCD or billing article matching this service was found"
+        subject = (f"{named} was not found" if named else
+                   "No NCD, LCD or billing article matching this service was found")
         text = (f"{subject} in the loaded coverage data{where} ({loaded}). That is not a finding of non-coverage: "
                 "Medicare may still cover the service under its general rules, so check the MAC's current LCDs and "
                 "articles or ask the MAC.")
@@ -530,7 +532,8 @@ class CoverageFinder:
                 on_list = listed.code_list
                 where = f"{'covered' if on_list == 'covered' else 'non-covered'} ICD-10-CM list (group {listed.group})"
                 text = f"{diagnosis} is on the {where} of article {finding.policy_id} for {code}."
-                finding.citation.locator = f"{'article_x_icd10_covered' if on_list == 'covered' else 'article_x_icd10_noncovered'}.csv row {listed.row}"
+                table = "article_x_icd10_covered" if on_list == "covered" else "article_x_icd10_noncovered"
+                finding.citation.locator = f"{table}.csv row {listed.row}"
             else:
                 on_list = "not_listed"
                 text = (f"{diagnosis} is not on article {finding.policy_id}'s covered ICD-10-CM list for {code}"

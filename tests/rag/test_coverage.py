@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from ingest.loaders.mcd import load_mac_jurisdictions, load_mcd_download, load_mcd_index, load_ncd_corpus
+from ingest.loaders.mcd import (
+    load_mac_jurisdictions,
+    load_mcd_download,
+    load_mcd_index,
+    load_ncd_corpus,
+)
 from ingest.records import ParsedRelease
 from ingest.write_reference import write_release
 from rag.claims import ClaimChecker, ClaimLine
