@@ -494,8 +494,8 @@ class CoverageFinder:
         subject = (f"{named} was not found" if named else
                    "No NCD, LCD or billing article matching this service was found")
         text = (f"{subject} in the loaded coverage data{where} ({loaded}). That is not a finding of non-coverage: "
-                "Medicare may still cover the service under its general rules, so check the MAC's current LCDs and "
-                "articles or ask the MAC.")
+                "whether Medicare pays depends on the benefit category, statutory exclusions and medical necessity, so "
+                "check the MAC's current LCDs and articles or ask the MAC.")
         return Fact(text, reference_citation(Sourced(None, names[0]), f"no match in {loaded}", None))
 
     # ------------------------------------------------------------ code pages and claims
