@@ -14,6 +14,8 @@
     casepilot-ingest fetch [--quarter 2026Q3] [--only NAME...] [--base-url [NAME=]URL] [--reference-only]
     casepilot-ingest status                   every release kept (the active one marked)
     casepilot-ingest prune [--keep 4] [--dry-run]
+    casepilot-ingest mcd-index PATH [--version 2025-08]   (the MCD catalogue of LCDs and articles)
+    casepilot-ingest mcd-download PATH --version 2026-11  (CMS current_lcd.zip / current_article.zip)
 """
 
 from __future__ import annotations
@@ -131,6 +133,8 @@ def ingest_corpora(run: Run, corpora: Path, hcpcs: Path | None = None, icd10cm: 
         parsed = load_deleted_cpt(deleted_table)
         parsed.items = [r for r in parsed.items if not _is_error(r, run)]
         run.reference(parsed)
+    if (corpora / "coverage").is_dir():
+        ingest_coverage_corpora(run, corpora / "coverage")
     guideline_files = sorted((corpora / "guidelines").glob("*.md"))
     guideline_files = [p for p in guideline_files if p.name.lower() != "readme.md"]
     version = corpus_version(guideline_files)
@@ -142,6 +146,36 @@ def ingest_corpora(run: Run, corpora: Path, hcpcs: Path | None = None, icd10cm: 
         from ingest.loaders.icd10cm import load_icd10cm
 
         run.reference(load_icd10cm())
+
+
+# ---------------------------------------------------------------- Medicare coverage (MCD, NCDs, MACs)
+
+def ingest_coverage_corpora(run: Run, folder: Path) -> None:
+    """The project's NCD summaries (reference rows and passages) and its MAC jurisdiction table."""
+    from ingest.loaders.mcd import load_mac_jurisdictions, load_ncd_corpus, ncd_passages
+
+    parsed = load_ncd_corpus(folder)
+    records = [r for r in parsed.items if not _is_error(r, run)]
+    parsed.items = records
+    run.reference(parsed)
+    run.passages("ncds", parsed.version, ncd_passages(records, parsed.version))
+    run.reference(load_mac_jurisdictions(folder))
+
+
+def ingest_mcd_index(run: Run, path: Path, version: str | None = None) -> None:
+    from ingest.loaders.mcd import load_mcd_index
+
+    run.reference(load_mcd_index(path, version))
+
+
+def ingest_mcd_download(run: Run, path: Path, version: str) -> None:
+    from ingest.loaders.mcd import load_mcd_download
+
+    for parsed in load_mcd_download(path, version):
+        run.reference(parsed)
+
+
+# ---------------------------------------------------------------- end of Medicare coverage
 
 
 def _is_error(item, run: Run) -> bool:
@@ -193,6 +227,9 @@ def ingest_shared(run: Run, shared: Path, missing_only: bool = False) -> None:
     hcpcs_zip = shared / "hcpcs_level2_2020_cms" / "2020-Alpha-Numeric-HCPCS-File.zip"
     if hcpcs_zip.exists() and "hcpcs" not in active:
         ingest_hcpcs(run, hcpcs_zip, "2020")
+    mcd_index = shared / "mcd_lcd_article_index_2025-08"
+    if (mcd_index / "documents_latest.csv").exists():
+        ingest_mcd_index(run, mcd_index)
     pdfs = sorted((shared / "hcpcs_level2_2019_cms").glob("*.pdf"))
     if pdfs:
         ingest_documents(run, pdfs, "cms-hcpcs-2019-pdf", "2019")
@@ -296,6 +333,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--attempts", type=int, help="attempts per file (default from the manifest)")
     p.add_argument("--reference-only", action="store_true",
                    help="skip HCPCS passages (no embedding; works while the server holds the vector store)")
+    # ---- Medicare coverage
+    p = sub.add_parser("mcd-index", help="the MCD catalogue of LCDs and articles (documents_latest.csv)")
+    p.add_argument("path", type=Path, help="the CSV or the folder holding it")
+    p.add_argument("--version", help="release label; default: from the folder name or the newest update")
+    p = sub.add_parser("mcd-download", help="CMS MCD download: current_lcd.zip and/or current_article.zip")
+    p.add_argument("path", type=Path, help="a zip, or a folder of the zips or of their extracted CSVs")
+    p.add_argument("--version", required=True, help="release label, e.g. 2026-11")
+    # ---- end of Medicare coverage
     return parser
 
 
@@ -339,6 +384,10 @@ def dispatch(args: argparse.Namespace, run: Run) -> None:
         from ingest.loaders.addon import load_addon
 
         run.reference(load_addon(args.file, args.version))
+    elif args.command == "mcd-index":
+        ingest_mcd_index(run, args.path, args.version)
+    elif args.command == "mcd-download":
+        ingest_mcd_download(run, args.path, args.version)
 
 
 def cpt_licensed(settings: Settings) -> bool:

@@ -29,7 +29,10 @@ from rag.stores.schema import (
     REFERENCE_DDL,
     REFERENCE_INDEXES,
     CodeRecord,
+    CoveragePolicy,
     MueLimit,
+    PolicyCode,
+    PolicyState,
     PtpEdit,
     Release,
 )
@@ -117,6 +120,7 @@ INSERTS = {
     "mue": ("INSERT INTO mue VALUES (?,?,?,?,?)", _mue_row),
     "mpfs": ("INSERT INTO mpfs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", tuple),  # MpfsIndicators order
     "addon": ("INSERT INTO addon VALUES (?,?,?,?,?,?,?,?,?)", tuple),  # AddonEdit order
+    "jurisdictions": ("INSERT INTO jurisdictions VALUES (?,?,?,?,?,?)", tuple),
     "ptp": ("INSERT INTO ptp VALUES (?,?,?,?,?,?,?,?)", None),  # set per load: it interns rationales
 }
 
@@ -200,6 +204,64 @@ def _insert_staged_ptp(connection: sqlite3.Connection, batcher: _Batcher, parts:
         shutil.rmtree(stage, ignore_errors=True)
 
 
+# ---------------------------------------------------------------- Medicare coverage (LCDs, articles, NCDs)
+#
+# A coverage release holds three kinds of item: policies (counted as the release's rows), their code lists and
+# the states they apply in; each goes to its own table.
+
+def _policy_row(p: CoveragePolicy) -> tuple:
+    return (p.policy_id, p.doc_type, p.title, p.version, json.dumps([list(c) for c in p.contractors]),
+            p.effective_date, NO_DATE if p.retirement_date is None else p.retirement_date, p.status, p.url,
+            p.summary, json.dumps(list(p.related)), json.dumps(p.attributes, sort_keys=True) if p.attributes else None,
+            p.row)
+
+
+COVERAGE_INSERTS = {
+    CoveragePolicy: ("INSERT INTO policies VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", _policy_row),
+    PolicyCode: ("INSERT INTO policy_codes VALUES (?,?,?,?,?,?)", tuple),
+    PolicyState: ("INSERT INTO policy_states VALUES (?,?,?)", tuple),
+}
+
+
+def _insert_coverage(connection: sqlite3.Connection, batcher: _Batcher, items) -> None:
+    pending: dict[type, list[tuple]] = {kind: [] for kind in COVERAGE_INSERTS}
+
+    def flush() -> None:
+        for kind, rows in pending.items():
+            if rows:
+                connection.executemany(COVERAGE_INSERTS[kind][0], rows)
+                rows.clear()
+
+    policies = 0
+    for item in items:
+        if item.__class__ is RowError:
+            batcher._reject(item)
+            continue
+        kind = item.__class__
+        if kind not in COVERAGE_INSERTS:
+            raise IngestError("coverage release", f"unexpected item {kind.__name__} in a coverage release")
+        pending[kind].append(COVERAGE_INSERTS[kind][1](item))
+        if kind is CoveragePolicy:
+            policies += 1
+        if sum(len(rows) for rows in pending.values()) >= BATCH:
+            flush()
+            batcher._advance(policies)
+            policies = 0
+    flush()
+    batcher._advance(policies)
+
+
+def _build_policy_search_index(connection: sqlite3.Connection) -> None:
+    """Full-text index over policy titles: without code lists, a service is matched to its LCDs by title."""
+    connection.executescript("""
+        CREATE VIRTUAL TABLE policies_fts USING fts5(policy_id UNINDEXED, title, tokenize='porter unicode61');
+        INSERT INTO policies_fts(rowid, policy_id, title) SELECT rowid, policy_id, title FROM policies;
+    """)
+
+
+# ---------------------------------------------------------------- end of Medicare coverage
+
+
 def _build_search_index(connection: sqlite3.Connection) -> None:
     """Full-text index over every descriptor, for Case2Code search (lexical half)."""
     connection.executescript("""
@@ -240,6 +302,8 @@ def write_release(data_dir: Path, parsed: ParsedRelease, *, strict: bool = False
         batcher = _Batcher(report, strict, progress)
         if spec.kind == "ptp" and parsed.parts and len(parsed.parts.jobs) > 1:
             _insert_staged_ptp(connection, batcher, parsed.parts, partial.with_suffix(".stage"))
+        elif spec.kind == "coverage":
+            _insert_coverage(connection, batcher, parsed)
         else:
             _insert(connection, spec.kind, batcher, parsed)
         if report.rows == 0:
@@ -249,6 +313,8 @@ def write_release(data_dir: Path, parsed: ParsedRelease, *, strict: bool = False
             connection.execute(statement)
         if spec.kind == "codes":
             _build_search_index(connection)
+        if spec.kind == "coverage":
+            _build_policy_search_index(connection)
         connection.commit()
         connection.close()
         os.replace(partial, final)

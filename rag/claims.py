@@ -29,6 +29,7 @@ from rag.findings.ptp import ptp_citation, ptp_finding, ptp_heading
 from rag.findings_mpfs import AddonWithoutPrimary, addon_citation, addons_without_primary
 from rag.stores.reference import ReferenceStore
 from rag.stores.schema import DATASETS
+from rag.coverage import CoverageFinder, DiagnosisVerdict
 
 # CMS NCCI Policy Manual, chapter I: the modifiers that may bypass a PTP edit with modifier indicator 1.
 NCCI_ASSOCIATED_MODIFIERS = frozenset(
@@ -52,6 +53,8 @@ class ClaimLine(BaseModel):
     units: int = Field(1, ge=1, le=9999, strict=True,
                        description="units of service on this line (a JSON integer: not \"3\", true or 2.0)")
     date_of_service: date | None = Field(None, description="YYYY-MM-DD; today when absent")
+    diagnoses: list[Annotated[str, Field(pattern=r"^[A-Za-z][0-9][0-9A-Za-z](\.?[0-9A-Za-z]{1,4})?$")]] = Field(
+        default_factory=list, max_length=12, description="ICD-10-CM codes the line points to, e.g. M80.08XA")
 
     @field_validator("code")
     @classmethod
@@ -109,6 +112,8 @@ class ClaimCheck(BaseModel):
     codes: list[CodeProblem] = Field(default_factory=list)
     addons: list[AddonWithoutPrimary] = Field(default_factory=list, description="add-on codes without a primary")
     checked: list[CodeCheck] = Field(default_factory=list, description="every line's code, checked")
+    coverage: list[DiagnosisVerdict] = Field(default_factory=list, description="whether each line's diagnosis is on "
+                                             "the covered list of the billing articles for its code")
     notes: list[str] = Field(default_factory=list)
     citations: list[Citation] = Field(default_factory=list, description="every citation, numbered [n]")
 
@@ -140,6 +145,7 @@ class ClaimChecker:
         self._ptp(lines, dates, usable, ptp_dataset, result)
         self._mue(lines, dates, usable, mue_dataset, result)
         self._addons(lines, dates, result)
+        self._diagnoses(lines, dates, usable, result)
         result.checked = list(checks.values())
         result.clean = not (any(c.outcome == "denied" for c in result.ptp) or result.mue
                             or any(p.kind == "code" for p in result.codes) or result.unchecked
@@ -239,6 +245,24 @@ class ClaimChecker:
         for problem, sourced in addons_without_primary(self.store, claim):
             problem.citation = self._cite(result, addon_citation(sourced))
             result.addons.append(problem)
+
+    # ------------------------------------------------------------ diagnoses against billing articles
+
+    def _diagnoses(self, lines: Sequence[ClaimLine], dates: list[date], usable: list[int], result: ClaimCheck) -> None:
+        """Informational: whether a line's diagnosis is on the covered list of the articles for its code (needs
+        the MCD download's article code lists); it does not make a claim unclean."""
+        if not any(lines[i].diagnoses for i in usable):
+            return
+        if not self.store.has_code_lists():
+            result.notes.append("No billing-article code lists (MCD download) are loaded, so diagnoses were not "
+                                "checked against covered lists.")
+            return
+        finder = CoverageFinder(self.store)
+        for index in usable:
+            for diagnosis in lines[index].diagnoses:
+                for verdict in finder.diagnosis_verdicts(lines[index].code, diagnosis, _yyyymmdd(dates[index])):
+                    self._cite(result, verdict.article.citation)
+                    result.coverage.append(verdict)
 
     # ------------------------------------------------------------ MUE
 

@@ -19,6 +19,7 @@ from rag.answer import Citation, CodeCheck, CodeStatus, MueFinding, PtpFinding
 from rag.claims import NCCI_ASSOCIATED_MODIFIERS
 from rag.codes import normalize_icd10
 from rag.compose import passage_citation
+from rag.coverage import CoverageFinder
 from rag.findings.codes import check_code, code_citation, describe
 from rag.findings.common import release_citation
 from rag.findings.modifiers import modifier_records
@@ -90,6 +91,8 @@ class CodePage(BaseModel):
     mue_citations: list[Citation] = Field(default_factory=list)
     modifiers: list[ModifierNote] = Field(default_factory=list)
     passages: list[Citation] = Field(default_factory=list, description="coverage and guideline passages")
+    coverage: list[Citation] = Field(default_factory=list, description="the NCD, LCDs and billing articles for the "
+                                                                      "code (rag.coverage)")
     notes: list[str] = Field(default_factory=list)
 
 
@@ -127,6 +130,7 @@ class CodePages:
                  check: Callable[[str], CodeCheck] | None = None, passages: int = 5):
         self.store, self.retriever, self.passage_limit = store, retriever, passages
         self.check = check or (lambda code: check_code(store, code))
+        self.coverage = CoverageFinder(store)
         self._lock = threading.Lock()
         self._passages: OrderedDict[tuple, list[Citation]] = OrderedDict()
         self._pages: OrderedDict[tuple, CodePage] = OrderedDict()
@@ -156,7 +160,7 @@ class CodePages:
         result.ptp_column2 = self.ptp_page(code, 2, page=page, page_size=page_size,
                                            modifier_indicator=modifier_indicator, active_on=active_on, dataset=dataset)
         cited = [*(d.citation for d in result.descriptors), result.ptp_column1.citation, result.ptp_column2.citation,
-                 *result.mue_citations, *(m.citation for m in result.modifiers), *result.passages]
+                 *result.mue_citations, *(m.citation for m in result.modifiers), *result.passages, *result.coverage]
         for number, citation in enumerate((c for c in cited if c is not None), start=1):
             citation.marker = number
         return result
@@ -200,6 +204,7 @@ class CodePages:
             result.notes.append(f"No MUE is published for {code} in the loaded MUE tables.")
         result.modifiers = self._relevant_modifiers(code, dataset)
         result.passages = self.passages(code, describe(first) if first else check.description)
+        result.coverage = [finding.citation for finding in self.coverage.policies_for_code(code)]
         with self._lock:
             self._pages[key] = result
             while len(self._pages) > PAGE_CACHE_SIZE:

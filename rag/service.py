@@ -15,6 +15,7 @@ from rag.answer import Answer, Citation, CodeCheck, CodeHit, PlanStep, Sentence
 from rag.case2code import CodeSearch
 from rag.conversation import CLARIFY, Turn, in_context
 from rag.compose import CitationBook, attribute_citations, compose_extractive, last_sentence_end, render
+from rag.coverage import CoverageFinder
 from rag.exact import ExactResult, mue_facts, pair_facts
 from rag.findings.codes import check_code, code_facts, listing_facts
 from rag.findings.common import Fact
@@ -87,6 +88,7 @@ class QueryService:
         self.settings, self.reference, self.retriever, self.generator = settings, reference, retriever, generator
         self.code_search = code_search or CodeSearch(reference, retriever)
         self.which_code = WhichCode(reference, self.code_search)
+        self.coverage = CoverageFinder(reference)
 
     def ready(self) -> bool:
         return self.reference.is_loaded() and self.retriever is not None and bool(self.retriever.active_releases())
@@ -135,6 +137,12 @@ class QueryService:
                 facts += modifier_facts(self.reference, recognized.modifiers)
                 plan.append(PlanStep(tool="modifier", why="modifier guidance for "
                                      + (", ".join(recognized.modifiers) or "the modifier named")))
+            if "coverage" in intents:  # the NCD, or the LCDs and articles (rag.coverage); policy ids are not codes
+                coverage = self.coverage.find(question, valid)
+                facts = coverage.facts + facts
+                checks = {code: check for code, check in checks.items() if code not in coverage.not_codes}
+                if coverage.facts:
+                    plan.append(PlanStep(tool="coverage", why="NCDs, then the MACs' LCDs and billing articles"))
             if "code_lookup" in intents or (valid and not facts):
                 for code in valid:
                     facts += code_facts(self.reference, code) or listing_facts(self.reference, code)

@@ -10,7 +10,19 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from rag.stores.catalog import Catalog
-from rag.stores.schema import DATASETS, NO_DATE, AddonEdit, CodeRecord, MpfsIndicators, MueLimit, PtpEdit, Release
+from rag.stores.schema import (
+    DATASETS,
+    NO_DATE,
+    AddonEdit,
+    CodeRecord,
+    CoveragePolicy,
+    MacJurisdiction,
+    MpfsIndicators,
+    MueLimit,
+    PolicyCode,
+    PtpEdit,
+    Release,
+)
 
 T = TypeVar("T")
 
@@ -45,6 +57,17 @@ def _code_record(row: sqlite3.Row) -> CodeRecord:
         termination_date=None if row["termination_date"] in (None, NO_DATE) else row["termination_date"],
         attributes=json.loads(row["attributes"] or "{}"), row=row["row"],
     )
+
+
+def _policy(row: sqlite3.Row) -> CoveragePolicy:
+    return CoveragePolicy(
+        policy_id=row["policy_id"], doc_type=row["doc_type"], title=row["title"], version=row["version"],
+        contractors=tuple(tuple(c) for c in json.loads(row["contractors"] or "[]")),
+        effective_date=row["effective_date"],
+        retirement_date=None if row["retirement_date"] in (None, NO_DATE) else row["retirement_date"],
+        status=row["status"], url=row["url"] or "", summary=row["summary"] or "",
+        related=tuple(json.loads(row["related"] or "[]")), attributes=json.loads(row["attributes"] or "{}"),
+        row=row["row"])
 
 
 def _ptp_edit(row: tuple) -> PtpEdit:
@@ -279,3 +302,83 @@ class ReferenceStore:
                 (code,))
             found.extend(Sourced(AddonEdit(*tuple(row)), release) for row in rows)
         return found
+
+    # ------------------------------------------------------------ Medicare coverage (LCDs, articles, NCDs)
+
+    def coverage_datasets(self) -> list[str]:
+        return [name for name in self._connections if DATASETS[name].kind == "coverage"]
+
+    def policies(self, policy_ids: Iterable[str], dataset: str | None = None) -> list[Sourced[CoveragePolicy]]:
+        """Every loaded version of the policies named (display ids: L38201, A57282, 150.13)."""
+        wanted = sorted(set(policy_ids))
+        if not wanted:
+            return []
+        marks = ",".join("?" * len(wanted))
+        return [Sourced(_policy(row), release) for connection, release in self._of_kind("coverage", dataset)
+                for row in connection.execute(f"SELECT * FROM policies WHERE policy_id IN ({marks})", wanted)]
+
+    def iter_policies(self, dataset: str | None = None) -> Iterator[Sourced[CoveragePolicy]]:
+        for connection, release in self._of_kind("coverage", dataset):
+            for row in connection.execute("SELECT * FROM policies"):
+                yield Sourced(_policy(row), release)
+
+    def search_policy_titles(self, match: str, limit: int = 200) -> list[Sourced[CoveragePolicy]]:
+        """Policies whose title matches an FTS5 query (porter-stemmed), best first."""
+        found = []
+        for connection, release in self._of_kind("coverage"):
+            try:
+                rows = connection.execute(
+                    "SELECT p.*, bm25(policies_fts) AS rank FROM policies_fts JOIN policies p "
+                    "ON p.rowid = policies_fts.rowid WHERE policies_fts MATCH ? ORDER BY rank LIMIT ?",
+                    (match, limit)).fetchall()
+            except sqlite3.OperationalError:  # an FTS syntax the caller did not escape: no match
+                continue
+            found += [(row["rank"], Sourced(_policy(row), release)) for row in rows]
+        return [sourced for _, sourced in sorted(found, key=lambda item: item[0])][:limit]
+
+    def policies_listing(self, code: str, code_list: str = "procedure") -> list[Sourced[CoveragePolicy]]:
+        """The policies (versions) whose code list ``code_list`` names ``code``."""
+        found = []
+        for connection, release in self._of_kind("coverage"):
+            rows = connection.execute(
+                "SELECT DISTINCT p.* FROM policy_codes c JOIN policies p ON p.policy_id = c.policy_id "
+                "AND p.version = c.version WHERE c.code = ? AND c.code_list = ?", (code, code_list))
+            found += [Sourced(_policy(row), release) for row in rows]
+        return found
+
+    def policy_codes(self, policy: Sourced[CoveragePolicy], code: str | None = None,
+                     code_list: str | None = None) -> list[PolicyCode]:
+        """A policy version's code-list rows, all or those for one code and/or one list."""
+        connection = self._connections.get(policy.release.dataset, (None,))[0]
+        if connection is None:
+            return []
+        where, args = ["policy_id = ?", "version = ?"], [policy.fact.policy_id, policy.fact.version]
+        for column, value in (("code", code), ("code_list", code_list)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        return [PolicyCode(*tuple(row)) for row in connection.execute(
+            "SELECT policy_id, version, code, code_list, code_group, row FROM policy_codes "
+            f"WHERE {' AND '.join(where)} ORDER BY row", args)]
+
+    def has_code_lists(self) -> bool:
+        """True when a loaded coverage release has article or LCD code lists (the MCD download; the NCD table's
+        own code lists do not count)."""
+        return any(connection.execute("SELECT 1 FROM policy_codes LIMIT 1").fetchone()
+                   for connection, release in self._of_kind("coverage") if release.dataset != "ncds")
+
+    def policy_states(self, policy: Sourced[CoveragePolicy]) -> list[str]:
+        connection = self._connections.get(policy.release.dataset, (None,))[0]
+        if connection is None:
+            return []
+        return [row[0] for row in connection.execute(
+            "SELECT DISTINCT state FROM policy_states WHERE policy_id = ? AND version = ? ORDER BY state",
+            (policy.fact.policy_id, policy.fact.version))]
+
+    def jurisdictions(self, state: str | None = None) -> list[Sourced[MacJurisdiction]]:
+        """The MACs serving a state (USPS abbreviation), or every row."""
+        query, args = "SELECT state, state_name, mac_type, jurisdiction, contractor, row FROM jurisdictions", ()
+        if state:
+            query, args = query + " WHERE state = ?", (state.upper(),)
+        return [Sourced(MacJurisdiction(*tuple(row)), release) for connection, release in self._of_kind("jurisdictions")
+                for row in connection.execute(query + " ORDER BY row", args)]

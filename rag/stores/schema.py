@@ -14,7 +14,7 @@ from typing import Literal, NamedTuple
 
 # ---------------------------------------------------------------- reference store
 
-Kind = Literal["codes", "ptp", "mue", "mpfs", "addon"]
+Kind = Literal["codes", "ptp", "mue", "mpfs", "addon", "coverage", "jurisdictions"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,16 @@ DATASETS: dict[str, DatasetSpec] = {
         # ---- reference tables written for the project (facts only): deleted CPT codes with dates and replacements
         DatasetSpec("cpt_deleted", "codes", "CasePilot table of deleted CPT codes (AMA/CMS annual change notes)",
                     "https://www.ama-assn.org/practice-management/cpt"),
+        # ---- Medicare coverage (MCD): LCDs, billing articles, NCDs, and which MAC serves which state
+        DatasetSpec("mcd_index", "coverage", "Medicare Coverage Database index of LCDs and articles",
+                    "https://www.cms.gov/medicare-coverage-database/search.aspx"),
+        DatasetSpec("mcd_download", "coverage", "Medicare Coverage Database download (current LCDs and articles)",
+                    "https://www.cms.gov/medicare-coverage-database/downloads/downloads.aspx"),
+        DatasetSpec("ncds", "coverage", "CasePilot summaries of Medicare national coverage determinations",
+                    "https://www.cms.gov/medicare-coverage-database/search.aspx"),
+        DatasetSpec("mac_jurisdictions", "jurisdictions", "CasePilot table of Medicare MAC jurisdictions",
+                    "https://www.cms.gov/medicare/coding-billing/medicare-administrative-contractors-macs/who-are-macs"),
+        # ---- end of Medicare coverage datasets
     ]
 }
 
@@ -174,6 +184,63 @@ class AddonEdit(NamedTuple):
     def active_on(self, date: int) -> bool:
         return self.effective_date <= date <= self.deletion_date
 
+# ---------------------------------------------------------------- Medicare coverage (LCDs, articles, NCDs)
+
+PolicyType = Literal["LCD", "Article", "NCD"]
+PolicyStatus = Literal["current", "retired", "future"]
+CodeList = Literal["procedure", "covered", "noncovered"]  # HCPCS/CPT list; ICD-10-CM covered / non-covered lists
+
+
+@dataclass(frozen=True)
+class CoveragePolicy:
+    """One version of an LCD, billing article or NCD: what a citation of it needs (no policy text)."""
+
+    policy_id: str  # display id: L38201, A57282, or the NCD manual section (150.13)
+    doc_type: str  # one of PolicyType
+    title: str
+    version: str = ""
+    contractors: tuple[tuple[str, str], ...] = ()  # (contractor name, contractor type), e.g. ("CGS ...", "MAC - Part B")
+    effective_date: int | None = None  # YYYYMMDD
+    retirement_date: int | None = None
+    status: str = "current"  # one of PolicyStatus, as the source says it; readers also check the dates
+    url: str = ""
+    summary: str = ""  # the project's own words (NCDs); never CMS policy text
+    related: tuple[str, ...] = ()  # an article's LCDs, an LCD's articles
+    attributes: dict = field(default_factory=dict)
+    row: int = 0
+
+
+class PolicyCode(NamedTuple):
+    """One code on a policy's code list (the MCD download's article_x_hcpc_code, article_x_icd10_covered ...)."""
+
+    policy_id: str
+    version: str
+    code: str
+    code_list: str  # one of CodeList
+    group: int = 0
+    row: int = 0
+
+
+class PolicyState(NamedTuple):
+    """A state or territory (USPS abbreviation) where a policy applies."""
+
+    policy_id: str
+    version: str
+    state: str
+
+
+class MacJurisdiction(NamedTuple):
+    """Which Medicare administrative contractor serves a state for one kind of claim."""
+
+    state: str  # USPS abbreviation
+    state_name: str
+    mac_type: str  # "A/B MAC" | "DME MAC"
+    jurisdiction: str  # J15, JH, DME B ...
+    contractor: str  # as the MCD names it, e.g. "CGS Administrators, LLC"
+    row: int = 0
+
+
+# ---------------------------------------------------------------- releases
 
 @dataclass(frozen=True)
 class Release:
@@ -216,6 +283,20 @@ REFERENCE_DDL: dict[str, str] = {
             addon TEXT NOT NULL, primary_code TEXT NOT NULL, edit_type INTEGER NOT NULL,
             effective_date INTEGER NOT NULL, deletion_date INTEGER NOT NULL, addon_deletion_date INTEGER NOT NULL,
             primary_deletion_date INTEGER NOT NULL, notes TEXT, row INTEGER NOT NULL)""",
+    # ---- Medicare coverage
+    "coverage": """
+        CREATE TABLE policies (
+            policy_id TEXT NOT NULL, doc_type TEXT NOT NULL, title TEXT NOT NULL, version TEXT NOT NULL,
+            contractors TEXT, effective_date INTEGER, retirement_date INTEGER NOT NULL, status TEXT NOT NULL,
+            url TEXT, summary TEXT, related TEXT, attributes TEXT, row INTEGER NOT NULL);
+        CREATE TABLE policy_codes (
+            policy_id TEXT NOT NULL, version TEXT NOT NULL, code TEXT NOT NULL, code_list TEXT NOT NULL,
+            code_group INTEGER NOT NULL, row INTEGER NOT NULL);
+        CREATE TABLE policy_states (policy_id TEXT NOT NULL, version TEXT NOT NULL, state TEXT NOT NULL)""",
+    "jurisdictions": """
+        CREATE TABLE jurisdictions (
+            state TEXT NOT NULL, state_name TEXT NOT NULL, mac_type TEXT NOT NULL, jurisdiction TEXT NOT NULL,
+            contractor TEXT NOT NULL, row INTEGER NOT NULL)""",
 }
 
 # Indexes are built after the bulk insert: sorting once is far cheaper than maintaining them per row.
@@ -225,6 +306,11 @@ REFERENCE_INDEXES: dict[str, list[str]] = {
     "mue": ["CREATE INDEX mue_by_code ON mue(code)"],
     "mpfs": ["CREATE INDEX mpfs_by_code ON mpfs(code)"],
     "addon": ["CREATE INDEX addon_by_addon ON addon(addon)", "CREATE INDEX addon_by_primary ON addon(primary_code)"],
+    "coverage": ["CREATE INDEX policies_by_id ON policies(policy_id)",
+                 "CREATE INDEX policy_codes_by_code ON policy_codes(code, code_list)",
+                 "CREATE INDEX policy_codes_by_policy ON policy_codes(policy_id, version)",
+                 "CREATE INDEX policy_states_by_state ON policy_states(state)"],
+    "jurisdictions": ["CREATE INDEX jurisdictions_by_state ON jurisdictions(state)"],
 }
 
 # ---------------------------------------------------------------- vector store
