@@ -9,6 +9,10 @@
     casepilot-ingest cpt-descriptors FILE --version 2026   (your licensed file; never commit it)
     casepilot-ingest documents PATH... --source NAME [--version V]
     casepilot-ingest status
+
+A release that drops more than --max-row-drop of the active release's rows, or whose own rows are more than
+--max-rejected-share malformed, is refused (exit 3) unless --force. Other failures exit 2. Either way nothing
+of the failed release is activated: a dataset's reference rows and passages are activated together.
 """
 
 from __future__ import annotations
@@ -19,18 +23,33 @@ import time
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
-from ingest.records import IngestError, ParsedRelease
-from ingest.write_reference import LoadReport, write_release
+from ingest.records import IngestError, ParsedRelease, RowError
+from ingest.write_reference import (
+    LoadReport,
+    ReleaseLimits,
+    ReleaseRefused,
+    activate_staged,
+    remove_leftovers,
+    write_release,
+)
 from rag.settings import Settings, get_settings
 from rag.stores.catalog import Catalog
-from rag.stores.schema import DATASETS
+from rag.stores.schema import DATASETS, Passage
 from rag.stores.vectors import VectorStoreBusy
 
 # Not a terminal (CI logs, files): rich would assume 80 columns and fold the summary table into slivers.
-console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
+# emoji=False: a row cited as "file.csv:100:" must not print as an emoji.
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 140, emoji=False)
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPORA = REPO_ROOT / "corpora"
 DEFAULT_SHARED = REPO_ROOT.parent / "shared" / "data"
@@ -39,9 +58,13 @@ DEFAULT_SHARED = REPO_ROOT.parent / "shared" / "data"
 class Run:
     """One ingest run: opens stores lazily, shows progress, collects the summary table."""
 
-    def __init__(self, settings: Settings, strict: bool = False, force: bool = False):
+    def __init__(self, settings: Settings, strict: bool = False, force: bool = False,
+                 limits: ReleaseLimits | None = None):
         self.settings, self.strict, self.force = settings, strict, force
+        self.limits = limits or ReleaseLimits(settings.ingest_max_row_drop, settings.ingest_max_rejected_share)
         self.catalog = Catalog(settings.data_dir)
+        for leftover in remove_leftovers(settings.data_dir):
+            console.print(f"removed {leftover.name} (left by an ingest that did not finish)")
         self.rows: list[tuple[str, str, str, int, int, str, float]] = []
         self._writer = None
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -49,19 +72,52 @@ class Run:
 
     # ------------------------------------------------------------ reference facts
 
-    def reference(self, parsed: ParsedRelease, total: int | None = None) -> LoadReport:
+    def reference(self, parsed: ParsedRelease, total: int | None = None, activate: bool = True) -> LoadReport:
         task = self.progress.add_task(f"{parsed.dataset} {parsed.version}", total=total)
-        report = write_release(self.settings.data_dir, parsed, strict=self.strict, force=self.force,
-                               progress=lambda n: self.progress.advance(task, n))
+        try:
+            report = write_release(self.settings.data_dir, parsed, strict=self.strict, force=self.force,
+                                   limits=self.limits, progress=lambda n: self.progress.advance(task, n),
+                                   activate=activate)
+        except ReleaseRefused as refused:
+            if refused.report is not None:
+                self._reference_row(refused.report, "refused")
+            raise
         self.progress.update(task, total=report.rows, completed=report.rows)
-        state = "unchanged" if report.skipped else (f"replaced {report.replaced}" if report.replaced else "loaded")
-        self.rows.append(("reference", parsed.dataset, parsed.version, report.rows, report.rejected, state,
-                          report.seconds))
+        if activate:
+            self._reference_row(report)
         for error in report.errors[:5]:
-            console.print(f"[yellow]malformed row[/] {error}")
+            console.print(f"[yellow]malformed row[/] {escape(str(error))}")
         if report.rejected > len(report.errors[:5]):
             console.print(f"[yellow]{report.rejected} malformed rows in {parsed.dataset} (use --strict to fail)[/]")
         return report
+
+    def _reference_row(self, report: LoadReport, state: str | None = None) -> None:
+        state = state or ("unchanged" if report.skipped else
+                          f"replaced {report.replaced}" if report.replaced else "loaded")
+        self.rows.append(("reference", report.dataset, report.version, report.rows, report.rejected, state,
+                          report.seconds))
+
+    # ------------------------------------------------------------ a dataset's reference rows and passages
+
+    def dataset(self, parsed: ParsedRelease, source: str, passages: list[Passage]) -> None:
+        """Reference rows and passages of one release, activated in one catalog write or not at all."""
+        reference = self.reference(parsed, activate=False)
+        try:
+            task = self.progress.add_task(f"passages {source}", total=len(passages))
+            staged = self.writer.stage(source, parsed.version, passages,
+                                       progress=lambda n: self.progress.advance(task, n))
+        except BaseException:
+            if reference.staged is not None:
+                reference.staged.discard()
+            self._reference_row(reference, "not activated")
+            raise
+        replaced = activate_staged(self.catalog, [reference.staged] if reference.staged else [], [staged.release])
+        if reference.staged is not None:
+            previous = replaced[0]
+            reference.replaced = previous.version if previous and previous.version != parsed.version else None
+        self.writer.retire(staged, replaced[-1])
+        self._reference_row(reference)
+        self._passage_row(staged)
 
     # ------------------------------------------------------------ passages
 
@@ -74,13 +130,19 @@ class Run:
 
             embedder = SentenceTransformerEmbedder(self.settings.embedding_model, self.settings.embedding_batch_size)
             self._writer = PassageWriter(open_vector_store(self.settings), embedder, self.catalog)
+            removed = self._writer.remove_inactive()
+            if removed:
+                console.print(f"removed {removed:,} points of inactive passage releases")
         return self._writer
 
     def passages(self, source: str, version: str, passages: list) -> None:
         task = self.progress.add_task(f"passages {source}", total=len(passages))
         report = self.writer.write(source, version, passages, progress=lambda n: self.progress.advance(task, n))
+        self._passage_row(report)
+
+    def _passage_row(self, report) -> None:
         state = f"embedded {report.embedded}, unchanged {report.unchanged}, removed {report.removed}"
-        self.rows.append(("passages", source, version, report.passages, 0, state, report.seconds))
+        self.rows.append(("passages", report.source, report.version, report.passages, 0, state, report.seconds))
 
     def close(self) -> None:
         if self._writer is not None:
@@ -98,19 +160,20 @@ class Run:
 # ---------------------------------------------------------------- commands
 
 def ingest_corpora(run: Run, corpora: Path, hcpcs: Path | None = None, icd10cm: bool = True) -> None:
-    from ingest.loaders.corpora import corpus_version, load_cpt_corpus, load_modifier_corpus
+    from ingest.loaders.corpora import (
+        corpus_version,
+        load_cpt_corpus,
+        load_modifier_corpus,
+    )
     from ingest.loaders.documents import load_markdown
     from ingest.passages import code_passages, document_passages
 
     for loader, folder, source in ((load_cpt_corpus, corpora / "cpt", "cpt"),
                                    (load_modifier_corpus, corpora / "modifiers", "modifiers")):
         parsed = loader(folder)
-        records = [r for r in parsed.items if not _is_error(r, run)]
-        parsed.items = records
-        run.reference(parsed)
-        run.passages(source, parsed.version,
-                     code_passages(records, source, parsed.version, DATASETS[parsed.dataset].official_url,
-                                   parsed.source_file))
+        records = _records_of(parsed)
+        run.dataset(parsed, source, code_passages(records, source, parsed.version,
+                                                  DATASETS[parsed.dataset].official_url, parsed.source_file))
     guideline_files = sorted((corpora / "guidelines").glob("*.md"))
     guideline_files = [p for p in guideline_files if p.name.lower() != "readme.md"]
     version = corpus_version(guideline_files)
@@ -124,15 +187,11 @@ def ingest_corpora(run: Run, corpora: Path, hcpcs: Path | None = None, icd10cm: 
         run.reference(load_icd10cm())
 
 
-def _is_error(item, run: Run) -> bool:
-    from ingest.records import RowError
-
-    if isinstance(item, RowError):
-        if run.strict:
-            raise IngestError(item.file, f"malformed row (strict mode): {item.message}", item.line)
-        console.print(f"[yellow]malformed row[/] {item}")
-        return True
-    return False
+def _records_of(parsed: ParsedRelease) -> list:
+    """The release's records, for its passages; its row errors stay in ``parsed`` for the writer to count."""
+    items = list(parsed.items)
+    parsed.items = items
+    return [item for item in items if not isinstance(item, RowError)]
 
 
 def ingest_hcpcs(run: Run, path: Path, version: str | None) -> None:
@@ -140,11 +199,9 @@ def ingest_hcpcs(run: Run, path: Path, version: str | None) -> None:
     from ingest.passages import code_passages
 
     parsed = load_hcpcs(path, version)
-    records = [r for r in parsed.items if not _is_error(r, run)]
-    parsed.items = records
-    run.reference(parsed)
-    run.passages("hcpcs", parsed.version, code_passages(records, "hcpcs", parsed.version,
-                                                        DATASETS["hcpcs"].official_url, parsed.source_file))
+    records = _records_of(parsed)
+    run.dataset(parsed, "hcpcs", code_passages(records, "hcpcs", parsed.version, DATASETS["hcpcs"].official_url,
+                                               parsed.source_file))
 
 
 def ingest_documents(run: Run, paths: list[Path], source: str, version: str | None) -> None:
@@ -191,7 +248,14 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, help="overrides CASEPILOT_DATA_DIR")
     parser.add_argument("--strict", action="store_true", help="fail on the first malformed row")
-    parser.add_argument("--force", action="store_true", help="reload a release even if unchanged")
+    parser.add_argument("--force", action="store_true",
+                        help="reload a release even if unchanged, and load it even if the limits below refuse it")
+    parser.add_argument("--max-row-drop", type=float, metavar="SHARE",
+                        help="refuse a release with fewer than (1 - SHARE) x the active release's rows "
+                             "(default CASEPILOT_INGEST_MAX_ROW_DROP, 0.2)")
+    parser.add_argument("--max-rejected-share", type=float, metavar="SHARE",
+                        help="refuse a release with more than SHARE of its rows malformed "
+                             "(default CASEPILOT_INGEST_MAX_REJECTED_SHARE, 0.01)")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("all")
     p.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
@@ -254,8 +318,9 @@ def dispatch(args: argparse.Namespace, run: Run) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = get_settings()
-    if args.data_dir:
-        settings = settings.model_copy(update={"data_dir": args.data_dir})
+    overrides = {"data_dir": args.data_dir, "ingest_max_row_drop": args.max_row_drop,
+                 "ingest_max_rejected_share": args.max_rejected_share}
+    settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     if args.command == "status":
         show_status(settings)
         return 0
@@ -264,8 +329,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with run.progress:
             dispatch(args, run)
+    except ReleaseRefused as error:
+        console.print(f"[red]error:[/] {escape(str(error))}")
+        console.print("Nothing from the refused file was activated; the previous release still serves.")
+        return 3
     except (IngestError, VectorStoreBusy) as error:
-        console.print(f"[red]error:[/] {error}")
+        console.print(f"[red]error:[/] {escape(str(error))}")
         console.print("Nothing from the failed file was activated; the previous release still serves.")
         return 2
     finally:

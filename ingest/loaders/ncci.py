@@ -15,10 +15,17 @@ import hashlib
 import io
 import json
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
-from ingest.loaders.files import open_text_members, parsed_in_worker, read_member_lines, sha256_of, text_members, without_gc
+from ingest.loaders.files import (
+    open_text_members,
+    parsed_in_worker,
+    read_member_lines,
+    sha256_of,
+    text_members,
+    without_gc,
+)
 from ingest.records import IngestError, ParsedRelease, RowError, SourceParts
 from rag.stores.schema import NO_DATE, ROW_PART_STRIDE, MueLimit, PtpEdit
 
@@ -139,6 +146,16 @@ def _mue_row(cells: list[str], file: str, line: int) -> MueLimit | RowError:
     return MueLimit(code, int(value), int(mai[0]), rationale, line)
 
 
+def _check_mue_header(cells: list[str], file: str, line: int) -> None:
+    """The columns are read by position, so a header in another layout would load its rows as wrong limits."""
+    names = [" ".join(c.split()).upper() for c in cells]
+    if len(names) >= 3 and "MUE" in names[1] and "VALUE" in names[1] and "ADJUDICATION" in names[2]:
+        return
+    raise IngestError(file, "the header row is not the CMS MUE layout (HCPCS/CPT Code, <services> MUE Values, "
+                            f"MUE Adjudication Indicator, MUE Rationale): found {[' '.join(c.split()) for c in cells]}",
+                      line)
+
+
 def iter_mue_rows(rows: Iterable[tuple[int, list[str]]], file: str) -> Iterator[MueLimit | RowError]:
     in_data = False
     for line, cells in rows:
@@ -146,6 +163,7 @@ def iter_mue_rows(rows: Iterable[tuple[int, list[str]]], file: str) -> Iterator[
             continue
         if not in_data:
             if cells[0].strip().upper().startswith("HCPCS"):
+                _check_mue_header(cells, file, line)
                 in_data = True
             elif line > 60:
                 raise IngestError(file, NOT_MUE, line)
