@@ -144,3 +144,114 @@ def test_a_mue_file_with_the_wrong_header_exits_2(tmp_path):
     result = ingest(tmp_path / "data", "mue", str(wrong), "--version", "2099Q1")
     assert result.returncode == 2 and "not the CMS MUE layout" in said(result)
     assert not (tmp_path / "data" / "catalog.json").exists()
+
+
+# ---------------------------------------------------------------- a release is whole, and a killed run is cleaned up
+
+HOLD_SHARD = """
+import sys
+from rag.stores.vectors import EdgeVectorStore
+store = EdgeVectorStore(sys.argv[1])
+print("holding", flush=True)
+sys.stdin.read()
+store.close()
+"""
+
+
+def test_reference_rows_and_passages_activate_together_or_not_at_all(tmp_path):
+    data = tmp_path / "data"
+    first = ingest(data, "--max-rejected-share", "0.1", "hcpcs", str(FIVE_BAD_HCPCS))
+    assert first.returncode == 0, first.stderr
+    catalog = Catalog(data)
+    before = (catalog.active("reference")["hcpcs"], catalog.active("passages")["hcpcs"])
+    # A real reason for the passage write to fail: the embedded shard is open in another process.
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_SHARD, str(data / "vectors" / "edge")], text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        busy = ingest(data, "--max-rejected-share", "0.1", "hcpcs", str(FIVE_BAD_HCPCS), "--version", "2099-07")
+    finally:
+        holder.communicate("", timeout=60)
+    assert busy.returncode == 2 and "open in another process" in said(busy)
+    assert "Nothing from the failed file was activated" in said(busy)
+    assert summary(busy)[("reference", "hcpcs")]["result"] == "not activated"
+    assert (catalog.active("reference")["hcpcs"], catalog.active("passages")["hcpcs"]) == before
+    assert not (data / "reference" / "hcpcs" / "2099-07.sqlite").exists()
+    assert not list((data / "reference").rglob("*.partial"))
+    # Once the shard is free, the same load activates both.
+    again = ingest(data, "--max-rejected-share", "0.1", "hcpcs", str(FIVE_BAD_HCPCS), "--version", "2099-07")
+    assert again.returncode == 0, again.stderr
+    assert {catalog.active(section)["hcpcs"].version for section in ("reference", "passages")} == {"2099-07"}
+    assert "removed 95" in summary(again)[("passages", "hcpcs")]["result"]  # the 2099-04 points
+
+
+PTP_HEADER = ("CPT codes and descriptions only are copyright 2025 American Medical Association.\n\n"
+              "Column 1\tColumn 2\t*=in existence prior to 1996\tEffective Date\tDeletion Date\tModifier\t"
+              "PTP Edit Rationale\n")
+
+
+def big_ptp_zip(path: Path, parts: int, rows: int) -> Path:
+    """Invented edits, enough that the worker processes are still parsing when the ingest is killed."""
+    import zipfile
+
+    body = "".join(f"{10000 + i // 50:05d}\t{20000 + i % 50:05d}\t\t20200101\t*\t1\tMutually exclusive\n"
+                   for i in range(rows))
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for part in range(parts):
+            archive.writestr(f"ccipra-v999r0-f{part + 1}.txt", PTP_HEADER + body)
+    return path
+
+
+def children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        found |= {int(c) for c in (task / "children").read_text().split()}
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_for(condition, seconds: float) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads worker processes from /proc (Linux)")
+def test_a_killed_ingest_leaves_no_workers_and_the_next_run_removes_its_files(tmp_path):
+    import signal
+
+    data = tmp_path / "data"
+    archive = big_ptp_zip(tmp_path / "ccipra-v999r0.zip", parts=4, rows=300_000)
+    script = Path(sys.executable).with_name("casepilot-ingest")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "ingest.cli"]
+    run = subprocess.Popen([*command, "--data-dir", str(data), "ptp", str(archive), "--version", "2099Q1"],
+                           env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    folder = data / "reference" / "ptp_practitioner"
+    try:
+        # Premise: killed while worker processes are staging parts beside the release's partial file.
+        assert wait_for(lambda: any(folder.glob(".*.stage/part-*")) and len(children(run.pid)) >= 2, 120)
+        workers = children(run.pid)
+    finally:
+        run.send_signal(signal.SIGKILL)
+        run.wait()
+    assert wait_for(lambda: not any(alive(pid) for pid in workers), 3), "workers outlived their parent"
+    assert list(folder.glob(".2099Q1.sqlite.partial")) and list(folder.glob(".2099Q1.sqlite.stage"))
+    # The next run (here: another dataset) removes what the killed one left.
+    mue = mue_csv(tmp_path / "MCR_MUE_PractitionerServices_next.csv", 3)
+    nxt = ingest(data, "mue", str(mue), "--version", "2099Q1")
+    assert nxt.returncode == 0, nxt.stderr
+    assert ".2099Q1.sqlite.partial" in said(nxt)
+    assert not list(folder.glob(".*.partial")) and not list(folder.glob(".*.stage"))
+    assert "ptp_practitioner" not in Catalog(data).active("reference")
