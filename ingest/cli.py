@@ -21,6 +21,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -46,6 +47,9 @@ from rag.settings import Settings, get_settings
 from rag.stores.catalog import Catalog
 from rag.stores.schema import DATASETS, Passage
 from rag.stores.vectors import VectorStoreBusy
+
+if TYPE_CHECKING:  # the pipeline imports the embedder: only runs that write passages load it
+    from ingest.pipeline import PassageReport
 
 # Not a terminal (CI logs, files): rich would assume 80 columns and fold the summary table into slivers.
 # emoji=False: a row cited as "file.csv:100:" must not print as an emoji.
@@ -140,7 +144,7 @@ class Run:
         report = self.writer.write(source, version, passages, progress=lambda n: self.progress.advance(task, n))
         self._passage_row(report)
 
-    def _passage_row(self, report) -> None:
+    def _passage_row(self, report: PassageReport) -> None:
         state = f"embedded {report.embedded}, unchanged {report.unchanged}, removed {report.removed}"
         self.rows.append(("passages", report.source, report.version, report.passages, 0, state, report.seconds))
 

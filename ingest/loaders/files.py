@@ -33,7 +33,9 @@ def is_yyyymmdd(value: str) -> bool:
 # ------------------------------------------------------------------ text
 
 
-def _latin1_fallback(error: UnicodeDecodeError) -> tuple[str, int]:
+def _latin1_fallback(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):  # registered for decoding only
+        raise error
     return error.object[error.start:error.end].decode("latin-1"), error.end
 
 
@@ -146,7 +148,7 @@ def text_members(path: Path, suffixes: tuple[str, ...]) -> list[str | None]:
     if not zipfile.is_zipfile(path):
         return [None]
     with zipfile.ZipFile(path) as archive:
-        members = sorted(n for n in archive.namelist() if n.lower().endswith(suffixes))
+        members: list[str | None] = [n for n in sorted(archive.namelist()) if n.lower().endswith(suffixes)]
     if not members:
         raise IngestError(path, f"zip holds no {'/'.join(suffixes)} file")
     return members
@@ -169,6 +171,6 @@ def open_text_members(path: Path, suffixes: tuple[str, ...], encoding: str) -> I
             yield str(path), handle
         return
     with zipfile.ZipFile(path) as archive:
-        for name in members:
+        for name in (m for m in members if m is not None):
             with archive.open(name) as raw:
                 yield f"{path}!{name}", io.TextIOWrapper(raw, encoding=encoding, newline="")

@@ -98,14 +98,15 @@ def load_ptp_txt(paths: Path | list[Path], version: str, dataset: str | None = N
 
 
 @without_gc
-def _parse_derived_part(job: tuple[str, int]) -> list[PtpEdit | RowError]:
+def _parse_derived_part(job: tuple[str, int]) -> list[PtpEdit | RowError | tuple]:
     path, part = job
     try:
         with gzip.open(path, "rt", encoding="utf-8") as handle:
             groups = json.load(handle)
     except (OSError, json.JSONDecodeError) as error:
         raise IngestError(path, f"not a gzip JSON PTP part: {error}") from error
-    rows, row = [], part * ROW_PART_STRIDE
+    rows: list[PtpEdit | RowError | tuple] = []
+    row = part * ROW_PART_STRIDE
     for group in groups:
         if not (isinstance(group, list) and len(group) == 2 and isinstance(group[1], list)):
             row += 1
