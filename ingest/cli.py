@@ -16,6 +16,10 @@
     casepilot-ingest prune [--keep 4] [--dry-run]
     casepilot-ingest mcd-index PATH [--version 2025-08]   (the MCD catalogue of LCDs and articles)
     casepilot-ingest mcd-download PATH --version 2026-11  (CMS current_lcd.zip / current_article.zip)
+
+A release that drops more than --max-row-drop of the active release's rows, or whose own rows are more than
+--max-rejected-share malformed, is refused (exit 3) unless --force. Other failures exit 2. Either way nothing
+of the failed release is activated: a dataset's reference rows and passages are activated together.
 """
 
 from __future__ import annotations
@@ -24,20 +28,39 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
-from ingest.records import IngestError, ParsedRelease
-from ingest.write_reference import LoadReport, write_release
+from ingest.records import IngestError, ParsedRelease, RowError
+from ingest.write_reference import (
+    LoadReport,
+    ReleaseLimits,
+    ReleaseRefused,
+    activate_staged,
+    remove_leftovers,
+    write_release,
+)
 from rag.settings import Settings, get_settings
 from rag.stores.catalog import Catalog
-from rag.stores.schema import DATASETS
+from rag.stores.schema import DATASETS, Passage
 from rag.stores.vectors import VectorStoreBusy
 
+if TYPE_CHECKING:  # the pipeline imports the embedder: only runs that write passages load it
+    from ingest.pipeline import PassageReport
+
 # Not a terminal (CI logs, files): rich would assume 80 columns and fold the summary table into slivers.
-console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
+# emoji=False: a row cited as "file.csv:100:" must not print as an emoji.
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 140, emoji=False)
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPORA = REPO_ROOT / "corpora"
 DEFAULT_SHARED = REPO_ROOT.parent / "shared" / "data"
@@ -46,9 +69,13 @@ DEFAULT_SHARED = REPO_ROOT.parent / "shared" / "data"
 class Run:
     """One ingest run: opens stores lazily, shows progress, collects the summary table."""
 
-    def __init__(self, settings: Settings, strict: bool = False, force: bool = False):
+    def __init__(self, settings: Settings, strict: bool = False, force: bool = False,
+                 limits: ReleaseLimits | None = None):
         self.settings, self.strict, self.force = settings, strict, force
+        self.limits = limits or ReleaseLimits(settings.ingest_max_row_drop, settings.ingest_max_rejected_share)
         self.catalog = Catalog(settings.data_dir)
+        for leftover in remove_leftovers(settings.data_dir):
+            console.print(f"removed {leftover.name} (left by an ingest that did not finish)")
         self.rows: list[tuple[str, str, str, int, int, str, float]] = []
         self._writer = None
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -56,24 +83,57 @@ class Run:
 
     # ------------------------------------------------------------ reference facts
 
-    def reference(self, parsed: ParsedRelease, total: int | None = None) -> LoadReport:
+    def reference(self, parsed: ParsedRelease, total: int | None = None, activate: bool = True) -> LoadReport:
         task = self.progress.add_task(f"{parsed.dataset} {parsed.version}", total=total)
         if not console.is_terminal:  # no live bars in a log: say what is being loaded, and when it is done
             console.print(f"loading {parsed.dataset} {parsed.version} from {parsed.source_file}", highlight=False)
-        report = write_release(self.settings.data_dir, parsed, strict=self.strict, force=self.force,
-                               progress=lambda n: self.progress.advance(task, n))
+        try:
+            report = write_release(self.settings.data_dir, parsed, strict=self.strict, force=self.force,
+                                   limits=self.limits, progress=lambda n: self.progress.advance(task, n),
+                                   activate=activate)
+        except ReleaseRefused as refused:
+            if refused.report is not None:
+                self._reference_row(refused.report, "refused")
+            raise
         if not console.is_terminal:
             console.print(f"loaded {parsed.dataset} {parsed.version}: {report.rows:,} rows, "
                           f"{report.rejected} malformed, {report.seconds:.1f} s", highlight=False)
         self.progress.update(task, total=report.rows, completed=report.rows)
-        state = "unchanged" if report.skipped else (f"replaced {report.replaced}" if report.replaced else "loaded")
-        self.rows.append(("reference", parsed.dataset, parsed.version, report.rows, report.rejected, state,
-                          report.seconds))
+        if activate:
+            self._reference_row(report)
         for error in report.errors[:5]:
-            console.print(f"[yellow]malformed row[/] {error}")
+            console.print(f"[yellow]malformed row[/] {escape(str(error))}")
         if report.rejected > len(report.errors[:5]):
             console.print(f"[yellow]{report.rejected} malformed rows in {parsed.dataset} (use --strict to fail)[/]")
         return report
+
+    def _reference_row(self, report: LoadReport, state: str | None = None) -> None:
+        state = state or ("unchanged" if report.skipped else
+                          f"replaced {report.replaced}" if report.replaced else "loaded")
+        self.rows.append(("reference", report.dataset, report.version, report.rows, report.rejected, state,
+                          report.seconds))
+
+    # ------------------------------------------------------------ a dataset's reference rows and passages
+
+    def dataset(self, parsed: ParsedRelease, source: str, passages: list[Passage]) -> None:
+        """Reference rows and passages of one release, activated in one catalog write or not at all."""
+        reference = self.reference(parsed, activate=False)
+        try:
+            task = self.progress.add_task(f"passages {source}", total=len(passages))
+            staged = self.writer.stage(source, parsed.version, passages,
+                                       progress=lambda n: self.progress.advance(task, n))
+        except BaseException:
+            if reference.staged is not None:
+                reference.staged.discard()
+            self._reference_row(reference, "not activated")
+            raise
+        replaced = activate_staged(self.catalog, [reference.staged] if reference.staged else [], [staged.release])
+        if reference.staged is not None:
+            previous = replaced[0]
+            reference.replaced = previous.version if previous and previous.version != parsed.version else None
+        self.writer.retire(staged, replaced[-1])
+        self._reference_row(reference)
+        self._passage_row(staged)
 
     # ------------------------------------------------------------ passages
 
@@ -84,6 +144,9 @@ class Run:
             from rag.providers.factory import make_embedder, make_vector_store
 
             self._writer = PassageWriter(make_vector_store(self.settings), make_embedder(self.settings), self.catalog)
+            removed = self._writer.remove_inactive()
+            if removed:
+                console.print(f"removed {removed:,} points of inactive passage releases")
         return self._writer
 
     def passages(self, source: str, version: str, passages: list) -> None:
@@ -94,8 +157,11 @@ class Run:
         if not console.is_terminal:
             console.print(f"passages {source} {version}: {report.embedded:,} embedded, {report.unchanged:,} "
                           f"unchanged, {report.seconds:.1f} s", highlight=False)
+        self._passage_row(report)
+
+    def _passage_row(self, report: PassageReport) -> None:
         state = f"embedded {report.embedded}, unchanged {report.unchanged}, removed {report.removed}"
-        self.rows.append(("passages", source, version, report.passages, 0, state, report.seconds))
+        self.rows.append(("passages", report.source, report.version, report.passages, 0, state, report.seconds))
 
     def close(self) -> None:
         if self._writer is not None:
@@ -113,26 +179,25 @@ class Run:
 # ---------------------------------------------------------------- commands
 
 def ingest_corpora(run: Run, corpora: Path, hcpcs: Path | None = None, icd10cm: bool = True) -> None:
-    from ingest.loaders.corpora import corpus_version, load_cpt_corpus, load_modifier_corpus
+    from ingest.loaders.corpora import (
+        corpus_version,
+        load_cpt_corpus,
+        load_modifier_corpus,
+    )
     from ingest.loaders.documents import load_markdown
     from ingest.passages import code_passages, document_passages
 
     for loader, folder, source in ((load_cpt_corpus, corpora / "cpt", "cpt"),
                                    (load_modifier_corpus, corpora / "modifiers", "modifiers")):
         parsed = loader(folder)
-        records = [r for r in parsed.items if not _is_error(r, run)]
-        parsed.items = records
-        run.reference(parsed)
-        run.passages(source, parsed.version,
-                     code_passages(records, source, parsed.version, DATASETS[parsed.dataset].official_url,
-                                   parsed.source_file))
+        records = _records_of(parsed)
+        run.dataset(parsed, source, code_passages(records, source, parsed.version,
+                                                  DATASETS[parsed.dataset].official_url, parsed.source_file))
     deleted_table = corpora / "cpt" / "deleted_codes.csv"
     if deleted_table.is_file():  # reference facts only: deleted codes get no passage of their own
         from ingest.loaders.deleted_codes import load_deleted_cpt
 
-        parsed = load_deleted_cpt(deleted_table)
-        parsed.items = [r for r in parsed.items if not _is_error(r, run)]
-        run.reference(parsed)
+        run.reference(load_deleted_cpt(deleted_table))
     if (corpora / "coverage").is_dir():
         ingest_coverage_corpora(run, corpora / "coverage")
     guideline_files = sorted((corpora / "guidelines").glob("*.md"))
@@ -155,10 +220,7 @@ def ingest_coverage_corpora(run: Run, folder: Path) -> None:
     from ingest.loaders.mcd import load_mac_jurisdictions, load_ncd_corpus, ncd_passages
 
     parsed = load_ncd_corpus(folder)
-    records = [r for r in parsed.items if not _is_error(r, run)]
-    parsed.items = records
-    run.reference(parsed)
-    run.passages("ncds", parsed.version, ncd_passages(records, parsed.version))
+    run.dataset(parsed, "ncds", ncd_passages(_records_of(parsed), parsed.version))
     run.reference(load_mac_jurisdictions(folder))
 
 
@@ -178,15 +240,11 @@ def ingest_mcd_download(run: Run, path: Path, version: str) -> None:
 # ---------------------------------------------------------------- end of Medicare coverage
 
 
-def _is_error(item, run: Run) -> bool:
-    from ingest.records import RowError
-
-    if isinstance(item, RowError):
-        if run.strict:
-            raise IngestError(item.file, f"malformed row (strict mode): {item.message}", item.line)
-        console.print(f"[yellow]malformed row[/] {item}")
-        return True
-    return False
+def _records_of(parsed: ParsedRelease) -> list:
+    """The release's records, for its passages; its row errors stay in ``parsed`` for the writer to count."""
+    items = list(parsed.items)
+    parsed.items = items
+    return [item for item in items if not isinstance(item, RowError)]
 
 
 def ingest_hcpcs(run: Run, path: Path, version: str | None) -> None:
@@ -194,11 +252,9 @@ def ingest_hcpcs(run: Run, path: Path, version: str | None) -> None:
     from ingest.passages import code_passages
 
     parsed = load_hcpcs(path, version)
-    records = [r for r in parsed.items if not _is_error(r, run)]
-    parsed.items = records
-    run.reference(parsed)
-    run.passages("hcpcs", parsed.version, code_passages(records, "hcpcs", parsed.version,
-                                                        DATASETS["hcpcs"].official_url, parsed.source_file))
+    records = _records_of(parsed)
+    run.dataset(parsed, "hcpcs", code_passages(records, "hcpcs", parsed.version, DATASETS["hcpcs"].official_url,
+                                               parsed.source_file))
 
 
 def ingest_documents(run: Run, paths: list[Path], source: str, version: str | None) -> None:
@@ -285,7 +341,14 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, help="overrides CASEPILOT_DATA_DIR")
     parser.add_argument("--strict", action="store_true", help="fail on the first malformed row")
-    parser.add_argument("--force", action="store_true", help="reload a release even if unchanged")
+    parser.add_argument("--force", action="store_true",
+                        help="reload a release even if unchanged, and load it even if the limits below refuse it")
+    parser.add_argument("--max-row-drop", type=float, metavar="SHARE",
+                        help="refuse a release with fewer than (1 - SHARE) x the active release's rows "
+                             "(default CASEPILOT_INGEST_MAX_ROW_DROP, 0.2)")
+    parser.add_argument("--max-rejected-share", type=float, metavar="SHARE",
+                        help="refuse a release with more than SHARE of its rows malformed "
+                             "(default CASEPILOT_INGEST_MAX_REJECTED_SHARE, 0.01)")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("all")
     p.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
@@ -431,8 +494,9 @@ def fetch_command(args: argparse.Namespace, settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = get_settings()
-    if args.data_dir:
-        settings = settings.model_copy(update={"data_dir": args.data_dir})
+    overrides = {"data_dir": args.data_dir, "ingest_max_row_drop": args.max_row_drop,
+                 "ingest_max_rejected_share": args.max_rejected_share}
+    settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     if args.command == "status":
         show_status(settings)
         return 0
@@ -445,8 +509,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with run.progress:
             dispatch(args, run)
+    except ReleaseRefused as error:
+        console.print(f"[red]error:[/] {escape(str(error))}")
+        console.print("Nothing from the refused file was activated; the previous release still serves.")
+        return 3
     except (IngestError, VectorStoreBusy) as error:
-        console.print(f"[red]error:[/] {error}")
+        console.print(f"[red]error:[/] {escape(str(error))}")
         console.print("Nothing from the failed file was activated; the previous release still serves.")
         return 2
     finally:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Union
+from typing import Any
 
 from rag.stores.schema import AddonEdit, CodeRecord, MpfsIndicators, MueLimit, PtpEdit
 
-Record = Union[CodeRecord, PtpEdit, MueLimit, MpfsIndicators, AddonEdit]
+Record = CodeRecord | PtpEdit | MueLimit | MpfsIndicators | AddonEdit
 
 
 class IngestError(Exception):

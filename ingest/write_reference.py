@@ -1,26 +1,32 @@
 """Write step for exact facts: one SQLite file per dataset release, switched in atomically.
 
 The file is built under a temporary name with journalling off (it is not visible to anyone yet), indexed
-after the bulk insert, then renamed into place and activated in the catalog. A failure at any point
-leaves the previous release serving and no partial file behind.
+after the bulk insert, checked against the active release (a file that would drop too many of its rows, or
+whose own rows are too often malformed, is refused), then renamed into place and activated in the catalog,
+alone or together with the dataset's passages. A failure at any point leaves the previous release serving.
+
+Temporary files are named by release (``.<version>.sqlite.partial`` and ``.stage/``) and written under a lock
+per dataset; whatever a killed ingest left behind is removed by the next write of that dataset, or by
+``remove_leftovers`` at the start of a run.
 """
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import json
 import os
 import shutil
 import sqlite3
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import IO
 
 from ingest.records import IngestError, ParsedRelease, Record, RowError, SourceParts
+from ingest.workers import worker_pool
 from rag.stores.catalog import Catalog
 from rag.stores.reference import release_path
 from rag.stores.schema import (
@@ -39,6 +45,106 @@ from rag.stores.schema import (
 
 BATCH = 50_000
 MAX_ERRORS_KEPT = 20
+WRITE_LOCK = ".writing.lock"
+LEFTOVER_PATTERNS = (".*.partial", ".*.stage")
+
+
+@dataclass(frozen=True)
+class ReleaseLimits:
+    """How far a new release may differ from what it replaces before it is refused (``force`` overrides).
+
+    CMS files have no malformed rows and a quarter changes a few percent of a table: a file that loses a fifth
+    of the active release's rows, or whose own rows are more than 1% malformed, is the wrong file or a broken one.
+    """
+
+    max_row_drop: float = 0.2  # share of the active release's rows the new release may lose
+    max_rejected_share: float = 0.01  # share of the new file's rows that may be malformed
+
+
+class StrictModeError(IngestError):
+    pass
+
+
+class ReleaseRefused(IngestError):
+    """The release was read but not activated: it differs too much from the active one, or from itself."""
+
+    def __init__(self, file: str | Path, message: str, report: LoadReport | None = None):
+        super().__init__(file, message)
+        self.report = report
+
+    def __reduce__(self):
+        return type(self), (self.file, self.message, self.report)
+
+
+class _DatasetLock:
+    """Exclusive, per dataset: one writer at a time, and the sweep never takes a file being written."""
+
+    def __init__(self, folder: Path):
+        folder.mkdir(parents=True, exist_ok=True)
+        self._handle: IO[str] | None = open(folder / WRITE_LOCK, "w")  # noqa: SIM115 (held until release())
+        try:
+            fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._handle.close()
+            self._handle = None
+
+    @property
+    def held(self) -> bool:
+        return self._handle is not None
+
+    def release(self) -> None:
+        if self._handle is not None:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
+
+
+def _remove_leftovers_of(folder: Path) -> list[Path]:
+    """Under the dataset's lock: temporary files of writes that never finished (killed processes)."""
+    removed = []
+    for pattern in LEFTOVER_PATTERNS:
+        for path in folder.glob(pattern):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def remove_leftovers(data_dir: Path) -> list[Path]:
+    """Temporary files a killed ingest left in any dataset folder that no one is writing now."""
+    removed: list[Path] = []
+    reference = Path(data_dir) / "reference"
+    for folder in sorted(p for p in reference.iterdir() if p.is_dir()) if reference.is_dir() else []:
+        lock = _DatasetLock(folder)
+        if lock.held:
+            try:
+                removed += _remove_leftovers_of(folder)
+            finally:
+                lock.release()
+    return removed
+
+
+@dataclass
+class StagedReference:
+    """A complete release file under its temporary name, waiting to be activated (holds the dataset's lock)."""
+
+    release: Release
+    staged: Path
+    final: Path
+    lock: _DatasetLock
+
+    def install(self) -> None:
+        """Rename into place; the catalog activation that follows makes it visible."""
+        try:
+            os.replace(self.staged, self.final)
+        finally:
+            self.lock.release()
+
+    def discard(self) -> None:
+        self.staged.unlink(missing_ok=True)
+        self.lock.release()
 
 
 @dataclass
@@ -51,10 +157,7 @@ class LoadReport:
     seconds: float = 0.0
     skipped: bool = False  # the same release from the same file was already active
     replaced: str | None = None
-
-
-class StrictModeError(IngestError):
-    pass
+    staged: StagedReference | None = None  # written, not yet activated (write_release(activate=False))
 
 
 def _code_row(record: CodeRecord) -> tuple:
@@ -194,7 +297,7 @@ def _insert_staged_ptp(connection: sqlite3.Connection, batcher: _Batcher, parts:
     connection.execute("CREATE TEMP TABLE rationale_ids (text TEXT PRIMARY KEY)")
     workers = max(1, min(os.cpu_count() or 1, len(jobs)))
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        with worker_pool(workers) as pool:
             # Parts are taken over in order, each as soon as it is staged, while the workers stage the next.
             for path, (rows, rejected, errors) in zip(paths, pool.map(_stage_part, jobs)):
                 batcher.staged(rows, errors, rejected)
@@ -275,9 +378,29 @@ def _build_search_index(connection: sqlite3.Connection) -> None:
     """)
 
 
+def _check_limits(report: LoadReport, active: Release | None, limits: ReleaseLimits, file: str) -> None:
+    total = report.rows + report.rejected
+    if report.rejected > limits.max_rejected_share * total:
+        raise ReleaseRefused(file, f"refused: {report.rejected:,} of {total:,} rows ({report.rejected / total:.1%}) "
+                                   f"are malformed, more than the {limits.max_rejected_share:.1%} allowed; the "
+                                   "active release is unchanged (check the file, or pass --force or a higher "
+                                   "--max-rejected-share to load it anyway)", report)
+    if active is not None and report.rows < (1 - limits.max_row_drop) * active.rows:
+        drop = 1 - report.rows / active.rows
+        raise ReleaseRefused(file, f"refused: {report.rows:,} rows would replace the {active.rows:,} rows of the "
+                                   f"active release {active.version} of {report.dataset}, a drop of {drop:.1%}, "
+                                   f"more than the {limits.max_row_drop:.0%} allowed; the active release is "
+                                   "unchanged (check the file, or pass --force or a higher --max-row-drop)", report)
+
+
 def write_release(data_dir: Path, parsed: ParsedRelease, *, strict: bool = False, force: bool = False,
-                  progress=None) -> LoadReport:
-    """Load one release into its own SQLite file and make it the active one."""
+                  limits: ReleaseLimits | None = None, progress=None, activate: bool = True) -> LoadReport:
+    """Load one release into its own SQLite file and make it the active one.
+
+    With ``activate=False`` the complete file is left staged (``report.staged``) for ``activate_staged`` to
+    activate together with other releases (the dataset's passages), or to discard. ``force`` reloads an unchanged
+    release and overrides ``limits``.
+    """
     started = time.perf_counter()
     spec = DATASETS.get(parsed.dataset)
     if spec is None:
@@ -291,9 +414,11 @@ def write_release(data_dir: Path, parsed: ParsedRelease, *, strict: bool = False
         report.skipped, report.rows, report.rejected = True, active.rows, active.rejected_rows
         return report
 
-    final.parent.mkdir(parents=True, exist_ok=True)
-    partial = final.with_name(f".{final.name}.{os.getpid()}.partial")
-    partial.unlink(missing_ok=True)
+    lock = _DatasetLock(final.parent)
+    if not lock.held:
+        raise IngestError(parsed.source_file, f"another ingest is writing {parsed.dataset} now; wait for it to end")
+    _remove_leftovers_of(final.parent)
+    partial = final.with_name(f".{final.name}.partial")
     try:
         connection = sqlite3.connect(partial)
         connection.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-200000; "
@@ -301,7 +426,7 @@ def write_release(data_dir: Path, parsed: ParsedRelease, *, strict: bool = False
         connection.executescript(REFERENCE_DDL[spec.kind])
         batcher = _Batcher(report, strict, progress)
         if spec.kind == "ptp" and parsed.parts and len(parsed.parts.jobs) > 1:
-            _insert_staged_ptp(connection, batcher, parsed.parts, partial.with_suffix(".stage"))
+            _insert_staged_ptp(connection, batcher, parsed.parts, final.with_name(f".{final.name}.stage"))
         elif spec.kind == "coverage":
             _insert_coverage(connection, batcher, parsed)
         else:
@@ -309,6 +434,8 @@ def write_release(data_dir: Path, parsed: ParsedRelease, *, strict: bool = False
         if report.rows == 0:
             raise IngestError(parsed.source_file, f"no {spec.kind} rows could be read "
                                                   f"({report.rejected} malformed)")
+        if not force:
+            _check_limits(report, active, limits or ReleaseLimits(), parsed.source_file)
         for statement in REFERENCE_INDEXES[spec.kind]:
             connection.execute(statement)
         if spec.kind == "codes":
@@ -317,14 +444,29 @@ def write_release(data_dir: Path, parsed: ParsedRelease, *, strict: bool = False
             _build_policy_search_index(connection)
         connection.commit()
         connection.close()
-        os.replace(partial, final)
     except BaseException:
         partial.unlink(missing_ok=True)
+        lock.release()
         raise
     release = Release(dataset=parsed.dataset, version=parsed.version, source_file=parsed.source_file,
-                      rows=report.rows, loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                      rows=report.rows, loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
                       source_sha256=parsed.source_sha256, rejected_rows=report.rejected)
-    previous = catalog.activate("reference", release)
-    report.replaced = previous.version if previous and previous.version != release.version else None
+    report.staged = StagedReference(release, partial, final, lock)
+    if activate:
+        (previous,) = activate_staged(catalog, [report.staged])
+        report.replaced = previous.version if previous and previous.version != release.version else None
+        report.staged = None
     report.seconds = time.perf_counter() - started
     return report
+
+
+def activate_staged(catalog: Catalog, references: Sequence[StagedReference],
+                    passages: Sequence[Release] = ()) -> list[Release | None]:
+    """Install the staged reference files, then activate them and the passage releases in one catalog write.
+
+    Returns the releases replaced, references first. Until the catalog write, readers see only the previous
+    releases (a new version's file is not in the catalog yet)."""
+    for staged in references:
+        staged.install()
+    return catalog.activate_together([*(("reference", s.release) for s in references),
+                                      *(("passages", p) for p in passages)])

@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     query_threads: int = Field(0, description="torch threads per query encoding: 0 = all cores, one query at a time "
                                               "(lowest latency: 23 vs 31 ms here); 1 = one core each, in parallel")
 
+    # Ingest: a release that loses more than this share of the active release's rows, or whose own rows are
+    # malformed more often than this, is refused unless forced (casepilot-ingest --force)
+    ingest_max_row_drop: float = Field(0.2, ge=0, le=1)
+    ingest_max_rejected_share: float = Field(0.01, ge=0, le=1)
+
     # Retrieval
     top_k: int = 5
     candidate_k: int = 30

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
+from ingest.loaders.files import decode_text, split_lines
 from ingest.records import IngestError, ParsedRelease, RowError
 from rag.stores.schema import CodeRecord
 
@@ -27,20 +28,22 @@ def corpus_version(paths: list[Path]) -> str:
 
 
 def _jsonl(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict] | RowError]:
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as error:
-                yield RowError(str(path), number, f"not valid JSON: {error.msg}")
-                continue
-            missing = [key for key in required if not item.get(key)]
-            if missing:
-                yield RowError(str(path), number, f"missing {', '.join(missing)}")
-                continue
-            yield number, item
+    for number, line in enumerate(split_lines(decode_text(path.read_bytes())), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as error:
+            yield RowError(str(path), number, f"not valid JSON: {error.msg}")
+            continue
+        if not isinstance(item, dict):
+            yield RowError(str(path), number, "not a JSON object")
+            continue
+        missing = [key for key in required if not item.get(key)]
+        if missing:
+            yield RowError(str(path), number, f"missing {', '.join(missing)}")
+            continue
+        yield number, item
 
 
 def _cpt_record(item: dict, number: int) -> CodeRecord:

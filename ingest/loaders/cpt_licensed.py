@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ingest.loaders.files import sha256_of
+from ingest.loaders.files import decode_text, sha256_of, split_lines
 from ingest.records import IngestError, ParsedRelease, RowError
 from rag.stores.schema import CodeRecord
 
@@ -26,26 +26,14 @@ CATEGORY = {"F": "II", "T": "III"}
 HEADER_WORDS = re.compile(r"\b(code|cpt|hcpcs|descriptor|description)\b", re.IGNORECASE)
 
 
-def _decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("cp1252")  # latin-1 with printable quotes/dashes in 0x80-0x9F, as Windows saves it
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
 def parse_cpt_descriptors(text: str, file: str) -> list[CodeRecord | RowError]:
     items: list[CodeRecord | RowError] = []
     first_line: dict[str, int] = {}
     header_allowed = True
-    # Split on LF only: str.splitlines also breaks at form feeds and other controls, shifting line numbers.
-    for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        fields = line.rstrip("\r").split("\t")
+        fields = line.split("\t")
         code = fields[0].strip().upper()
         if header_allowed:
             header_allowed = False
@@ -84,7 +72,7 @@ def load_cpt_descriptors(path: Path, version: str) -> ParsedRelease:
         raise IngestError(path, "file not found")
     if not version:
         raise IngestError(path, "a version is required for a licensed CPT file (e.g. '2026')")
-    items = parse_cpt_descriptors(_decode(path.read_bytes()), str(path))
+    items = parse_cpt_descriptors(decode_text(path.read_bytes()), str(path))
     if not any(isinstance(i, CodeRecord) for i in items):
         first_error = next((i for i in items if isinstance(i, RowError)), None)
         if first_error is None:

@@ -1,18 +1,100 @@
-"""Opening source files the way CMS publishes them: plain, or inside a zip of several parts."""
+"""Loader plumbing, one place for every loader: opening files (plain, or inside a zip of several parts),
+decoding text, reading CSV and XLSX rows with one row-numbering rule, and YYYYMMDD dates.
+
+Row numbers: a row is cited by the line (CSV, TXT) or sheet row (XLSX) it starts on, counting from 1; a quoted
+CSV cell that spans lines keeps the number of the line where its record starts.
+"""
 
 from __future__ import annotations
 
+import codecs
+import csv
 import functools
 import gc
 import hashlib
 import io
+import re
+import warnings
 import zipfile
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Callable, Iterator, Sequence, TextIO, TypeVar
+from typing import IO, TextIO, TypeVar
 
 from ingest.records import IngestError
+from ingest.workers import worker_pool
+
+YYYYMMDD = re.compile(r"^(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$")
+
+
+def is_yyyymmdd(value: str) -> bool:
+    return bool(YYYYMMDD.match(value))
+
+
+# ------------------------------------------------------------------ text
+
+
+def _latin1_fallback(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):  # registered for decoding only
+        raise error
+    return error.object[error.start:error.end].decode("latin-1"), error.end
+
+
+codecs.register_error("casepilot-latin1", _latin1_fallback)
+
+
+def decode_text(raw: bytes) -> str:
+    """UTF-8 (a BOM is fine: the CSVs people re-save), else Windows-1252 (CMS's TXT: 0x92 quotes), with latin-1
+    for the bytes Windows-1252 leaves undefined."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="casepilot-latin1")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines split on LF (CRLF in CMS files) only: str.splitlines would also split on form feeds and other
+    control characters, and the line numbers cited would drift."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
+
+
+def csv_rows(source: str | Iterable[str], delimiter: str = ",") -> Iterator[tuple[int, list[str]]]:
+    """(the line a record starts on, its cells), for CSV text or an open text stream."""
+    reader = csv.reader(io.StringIO(source, newline="") if isinstance(source, str) else source, delimiter=delimiter)
+    start = 1
+    for cells in reader:
+        yield start, cells
+        start = reader.line_num + 1
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # Excel stores 8 as 8.0
+    return str(value)
+
+
+def xlsx_rows(source: Path | IO[bytes], file: str) -> Iterator[tuple[int, list[str]]]:
+    """(sheet row, its cells as text) of the first worksheet; an IngestError naming ``file`` if unreadable."""
+    from openpyxl import load_workbook
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # CMS workbooks carry page headers that openpyxl cannot parse
+        try:
+            book = load_workbook(source, read_only=True, data_only=True)
+        except Exception as error:  # openpyxl raises several unrelated types for a bad file
+            raise IngestError(file, f"not a readable XLSX workbook: {error}") from error
+        try:  # read the sheet inside the warnings context
+            rows = [[_cell(v) for v in row] for row in book.worksheets[0].iter_rows(values_only=True)]
+        finally:
+            book.close()
+    yield from enumerate(rows, start=1)
+
+
+# ------------------------------------------------------------------ files and zips
 
 
 def sha256_of(path: Path) -> str:
@@ -37,7 +119,7 @@ def parsed_in_worker(parse: Callable[[Job], list], jobs: Sequence[Job]) -> Itera
         for job in jobs:
             yield from parse(job)
         return
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+    with worker_pool(1) as pool:
         for part in pool.map(parse, jobs):
             yield from part
 
@@ -66,7 +148,7 @@ def text_members(path: Path, suffixes: tuple[str, ...]) -> list[str | None]:
     if not zipfile.is_zipfile(path):
         return [None]
     with zipfile.ZipFile(path) as archive:
-        members = sorted(n for n in archive.namelist() if n.lower().endswith(suffixes))
+        members: list[str | None] = [n for n in sorted(archive.namelist()) if n.lower().endswith(suffixes)]
     if not members:
         raise IngestError(path, f"zip holds no {'/'.join(suffixes)} file")
     return members
@@ -83,16 +165,12 @@ def read_member_lines(path: Path, member: str | None, encoding: str) -> tuple[st
 def open_text_members(path: Path, suffixes: tuple[str, ...], encoding: str) -> Iterator[tuple[str, TextIO]]:
     """Yield (name, text stream) for the file itself, or for each matching member of a zip."""
     path = Path(path)
-    if not path.exists():
-        raise IngestError(path, "file not found")
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            members = sorted(n for n in archive.namelist() if n.lower().endswith(suffixes))
-            if not members:
-                raise IngestError(path, f"zip holds no {'/'.join(suffixes)} file")
-            for name in members:
-                with archive.open(name) as raw:
-                    yield f"{path}!{name}", io.TextIOWrapper(raw, encoding=encoding, newline="")
+    members = text_members(path, suffixes)
+    if members == [None]:
+        with open(path, encoding=encoding, newline="") as handle:
+            yield str(path), handle
         return
-    with open(path, encoding=encoding, newline="") as handle:
-        yield str(path), handle
+    with zipfile.ZipFile(path) as archive:
+        for name in (m for m in members if m is not None):
+            with archive.open(name) as raw:
+                yield f"{path}!{name}", io.TextIOWrapper(raw, encoding=encoding, newline="")

@@ -14,16 +14,21 @@ One CodeRecord per code: code_set "HCPCS" for procedure codes, "MODIFIER" for th
 
 from __future__ import annotations
 
-import codecs
-import csv
 import io
 import re
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
-from ingest.loaders.files import sha256_of
+from ingest.loaders.files import (
+    csv_rows,
+    decode_text,
+    is_yyyymmdd,
+    sha256_of,
+    split_lines,
+    xlsx_rows,
+)
 from ingest.records import IngestError, ParsedRelease, RowError
 from rag.stores.schema import CodeRecord
 
@@ -86,7 +91,6 @@ ACTIONS = {
 
 PROCEDURE = re.compile(r"^[A-Z][0-9]{4}$")
 MODIFIER = re.compile(r"^[A-Z0-9]{2}$")
-DATE = re.compile(r"^(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$")
 FIRST_LINE = {"3": "HCPCS", "7": "MODIFIER"}
 CONTINUES = {"4": "3", "8": "7"}
 
@@ -95,21 +99,6 @@ _MONTH_NAMES = ["january", "february", "march", "april", "may", "june", "july", 
 _MONTHS = {**{m: f"{i:02d}" for i, m in enumerate(_MONTH_NAMES, start=1)},
            **{m[:3]: f"{i:02d}" for i, m in enumerate(_MONTH_NAMES, start=1)}, "sept": "09"}
 _MONTH = "(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + ")"
-
-
-def _latin1_fallback(error: UnicodeDecodeError) -> tuple[str, int]:
-    return error.object[error.start:error.end].decode("latin-1"), error.end
-
-
-codecs.register_error("casepilot-latin1", _latin1_fallback)
-
-
-def _decode(raw: bytes) -> str:
-    """UTF-8 (the CSVs people re-save), else Windows-1252 (CMS's TXT: 0x92 quotes) with latin-1 for gaps."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="casepilot-latin1")
 
 
 # ------------------------------------------------------------------ version
@@ -138,15 +127,6 @@ class _Raw:
     line: int
 
 
-def _lines(text: str) -> list[str]:
-    """Lines split on LF (CRLF in CMS files) only: str.splitlines would also split on form feeds and other
-    control characters, and the line numbers cited would drift."""
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
-
-
 def _looks_fixed_width(line: str) -> bool:
     return (len(line) >= 12 and line[10] in "3478" and line[5:10].isdigit()
             and bool(line[:5].strip()) and " " not in line[:5].strip())
@@ -154,7 +134,7 @@ def _looks_fixed_width(line: str) -> bool:
 
 def _fixed_width_records(text: str, file: str) -> Iterator[_Raw | RowError]:
     in_data = False
-    for number, line in enumerate(_lines(text), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             continue
         if not in_data:
@@ -199,50 +179,16 @@ def _table_records(rows: Iterable[tuple[int, list[str]]], file: str) -> Iterator
                                 "not a CMS HCPCS ANWEB file")
 
 
-def _csv_rows(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    start = 1
-    for cells in reader:
-        yield start, cells  # the line the record starts on, even when a quoted cell spans lines
-        start = reader.line_num + 1
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _xlsx_rows(source, file: str) -> Iterator[tuple[int, list[str]]]:
-    import warnings
-
-    from openpyxl import load_workbook
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # CMS workbooks carry page headers that openpyxl cannot parse
-        try:
-            book = load_workbook(source, read_only=True, data_only=True)
-        except Exception as error:  # openpyxl raises several unrelated types for a bad file
-            raise IngestError(file, f"not a readable XLSX workbook: {error}") from error
-        try:  # read the sheet inside the warnings context (about 12,000 rows)
-            rows = [[_cell(v) for v in row] for row in book.worksheets[0].iter_rows(values_only=True)]
-        finally:
-            book.close()
-    yield from enumerate(rows, start=1)
-
-
 def _text_records(text: str, file: str) -> Iterator[_Raw | RowError]:
     """A TXT or CSV: delimited if an ANWEB header row comes first (always, for a .csv), else fixed-width."""
     if file.lower().endswith(".csv"):
-        return _table_records(_csv_rows(text, ","), file)
-    for line in _lines(text)[:HEADER_SEARCH_LINES]:
+        return _table_records(csv_rows(text, ","), file)
+    for line in split_lines(text)[:HEADER_SEARCH_LINES]:
         head = line.lstrip().upper()
-        if head.startswith("HCPC,") or head.startswith('"HCPC",'):
-            return _table_records(_csv_rows(text, ","), file)
+        if head.startswith(("HCPC,", '"HCPC",')):
+            return _table_records(csv_rows(text, ","), file)
         if head.startswith("HCPC\t"):
-            return _table_records(_csv_rows(text, "\t"), file)
+            return _table_records(csv_rows(text, "\t"), file)
         if _looks_fixed_width(line):
             break
     return _fixed_width_records(text, file)
@@ -265,19 +211,19 @@ def _records(path: Path) -> tuple[str, Iterator[_Raw | RowError]]:
         raise IngestError(path, "file not found")
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):  # a workbook is itself a zip: test for it first
-        return str(path), _table_records(_xlsx_rows(path, str(path)), str(path))
+        return str(path), _table_records(xlsx_rows(path, str(path)), str(path))
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             member = _zip_member(archive, path)
             raw = archive.read(member)
         file = f"{path}!{member}"
         if member.lower().endswith(".xlsx"):
-            return file, _table_records(_xlsx_rows(io.BytesIO(raw), file), file)
-        return file, _text_records(_decode(raw), file)
+            return file, _table_records(xlsx_rows(io.BytesIO(raw), file), file)
+        return file, _text_records(decode_text(raw), file)
     if suffix == ".xls":
         raise IngestError(path, "legacy .xls workbooks are not read; load the ANWEB TXT from the same CMS zip "
                                 "(or the zip itself), or save the sheet as XLSX/CSV")
-    return str(path), _text_records(_decode(path.read_bytes()), str(path))
+    return str(path), _text_records(decode_text(path.read_bytes()), str(path))
 
 
 # ------------------------------------------------------------------ assembling codes
@@ -294,7 +240,7 @@ class _Pending:
 def _date(value: str, name: str, raw: _Raw) -> int | None | RowError:
     if not value or value.strip("0") == "":
         return None
-    if not DATE.match(value):
+    if not is_yyyymmdd(value):
         return RowError(raw.file, raw.line, f"{name} {value!r} is not a YYYYMMDD date")
     return int(value)
 

@@ -9,21 +9,28 @@ adjudication indicator ("2 Date of Service Edit: Policy"), rationale.
 
 from __future__ import annotations
 
-import csv
 import gzip
 import hashlib
-import io
 import json
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
-from ingest.loaders.files import open_text_members, parsed_in_worker, read_member_lines, sha256_of, text_members, without_gc
+from ingest.loaders.files import (
+    csv_rows,
+    is_yyyymmdd,
+    open_text_members,
+    parsed_in_worker,
+    read_member_lines,
+    sha256_of,
+    text_members,
+    without_gc,
+    xlsx_rows,
+)
 from ingest.records import IngestError, ParsedRelease, RowError, SourceParts
 from rag.stores.schema import NO_DATE, ROW_PART_STRIDE, MueLimit, PtpEdit
 
 CODE = re.compile(r"^[0-9A-Z]{4}[0-9A-Z]$")
-DATE = re.compile(r"^(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$")
 NOT_PTP = "no PTP data rows found in the first 50 lines: not a CMS PTP edit file (ccipra/ccioph TXT)"
 NOT_MUE = "no MUE header row (first cell 'HCPCS/CPT Code') found: not a CMS MUE table"
 PTP_DATASETS = {"ccipra": "ptp_practitioner", "ccioph": "ptp_hospital"}
@@ -39,9 +46,9 @@ def _ptp_row(fields: list[str], file: str, line: int) -> PtpEdit | RowError:
     col1, col2, prior, eff, dele, mod, rationale = (f.strip() for f in fields[:7])
     if not CODE.match(col1) or not CODE.match(col2):
         return RowError(file, line, f"not a HCPCS/CPT code pair: {col1!r}, {col2!r}")
-    if not DATE.match(eff):
+    if not is_yyyymmdd(eff):
         return RowError(file, line, f"effective date {eff!r} is not YYYYMMDD")
-    if dele not in ("*", "") and not DATE.match(dele):
+    if dele not in ("*", "") and not is_yyyymmdd(dele):
         return RowError(file, line, f"deletion date {dele!r} is not YYYYMMDD or '*'")
     if mod not in ("0", "1", "9"):
         return RowError(file, line, f"modifier indicator {mod!r} is not 0, 1 or 9")
@@ -91,14 +98,15 @@ def load_ptp_txt(paths: Path | list[Path], version: str, dataset: str | None = N
 
 
 @without_gc
-def _parse_derived_part(job: tuple[str, int]) -> list[PtpEdit | RowError]:
+def _parse_derived_part(job: tuple[str, int]) -> list[PtpEdit | RowError | tuple]:
     path, part = job
     try:
         with gzip.open(path, "rt", encoding="utf-8") as handle:
             groups = json.load(handle)
     except (OSError, json.JSONDecodeError) as error:
         raise IngestError(path, f"not a gzip JSON PTP part: {error}") from error
-    rows, row = [], part * ROW_PART_STRIDE
+    rows: list[PtpEdit | RowError | tuple] = []
+    row = part * ROW_PART_STRIDE
     for group in groups:
         if not (isinstance(group, list) and len(group) == 2 and isinstance(group[1], list)):
             row += 1
@@ -139,6 +147,16 @@ def _mue_row(cells: list[str], file: str, line: int) -> MueLimit | RowError:
     return MueLimit(code, int(value), int(mai[0]), rationale, line)
 
 
+def _check_mue_header(cells: list[str], file: str, line: int) -> None:
+    """The columns are read by position, so a header in another layout would load its rows as wrong limits."""
+    names = [" ".join(c.split()).upper() for c in cells]
+    if len(names) >= 3 and "MUE" in names[1] and "VALUE" in names[1] and "ADJUDICATION" in names[2]:
+        return
+    raise IngestError(file, "the header row is not the CMS MUE layout (HCPCS/CPT Code, <services> MUE Values, "
+                            f"MUE Adjudication Indicator, MUE Rationale): found {[' '.join(c.split()) for c in cells]}",
+                      line)
+
+
 def iter_mue_rows(rows: Iterable[tuple[int, list[str]]], file: str) -> Iterator[MueLimit | RowError]:
     in_data = False
     for line, cells in rows:
@@ -146,6 +164,7 @@ def iter_mue_rows(rows: Iterable[tuple[int, list[str]]], file: str) -> Iterator[
             continue
         if not in_data:
             if cells[0].strip().upper().startswith("HCPCS"):
+                _check_mue_header(cells, file, line)
                 in_data = True
             elif line > 60:
                 raise IngestError(file, NOT_MUE, line)
@@ -155,32 +174,15 @@ def iter_mue_rows(rows: Iterable[tuple[int, list[str]]], file: str) -> Iterator[
         raise IngestError(file, NOT_MUE)
 
 
-def _csv_rows(text: io.TextIOBase) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(text)
-    for cells in reader:
-        yield reader.line_num, cells
-
-
-def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises several unrelated types for a bad file
-        raise IngestError(path, f"not a readable XLSX workbook: {error}") from error
-    for number, row in enumerate(book.worksheets[0].iter_rows(values_only=True), start=1):
-        yield number, ["" if v is None else str(v) for v in row]
-
-
 def load_mue(path: Path, version: str, dataset: str | None = None) -> ParsedRelease:
     dataset = dataset or _dataset_from_name(path, MUE_DATASETS, "mue_practitioner")
 
     def items():
         if path.suffix.lower() == ".xlsx":
-            yield from iter_mue_rows(_xlsx_rows(path), str(path))
+            yield from iter_mue_rows(xlsx_rows(path, str(path)), str(path))
             return
         for member, lines in open_text_members(path, suffixes=(".csv",), encoding="latin-1"):
-            yield from iter_mue_rows(_csv_rows(lines), member)
+            yield from iter_mue_rows(csv_rows(lines), member)
 
     return ParsedRelease(dataset, version, str(path), items(), sha256_of(path))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -288,6 +289,6 @@ def test_infer_version(name, version):
 @pytest.mark.unit
 def test_layout_covers_320_columns_without_overlap():
     spans = sorted((start, end) for _, start, end in FIXED_WIDTH)
-    assert all(a_end < b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:]))
+    assert all(a_end < b_start for (_, a_end), (b_start, _) in pairwise(spans))
     assert spans[0][0] == 1 and spans[-1][1] == 293  # 294-320 is filler
     assert len(FIXED_WIDTH) == 48  # the 48 columns of the CMS spreadsheet header

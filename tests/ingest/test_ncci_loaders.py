@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from ingest.loaders.ncci import load_mue, load_mue_derived_json, load_ptp_derived_json, load_ptp_txt
+from ingest.loaders.ncci import (
+    load_mue,
+    load_mue_derived_json,
+    load_ptp_derived_json,
+    load_ptp_txt,
+)
 from ingest.records import IngestError, RowError
 from rag.stores.schema import NO_DATE, MueLimit, PtpEdit
 
@@ -117,7 +122,7 @@ def test_mue_xlsx_layout_is_read(tmp_path):
     book.save(path)
     parsed = load_mue(path, "2099Q1")
     records, errors = split(list(parsed))
-    assert parsed.dataset == "mue_hospital"
+    assert parsed.dataset == "mue_hospital" and errors == []
     assert [(r.code, r.value, r.adjudication_indicator) for r in records] == [("J1885", 8, 3), ("E0601", 1, 1)]
 
 
@@ -139,3 +144,14 @@ def test_derived_json_forms(tmp_path):
     not_json.write_bytes(b"plain text")
     with pytest.raises(IngestError, match="ptp-01.json.gz"):
         list(load_ptp_derived_json([not_json], "x"))
+
+
+@pytest.mark.unit
+def test_mue_rows_are_numbered_by_the_line_they_start_on_like_every_loader(tmp_path):
+    path = tmp_path / "MCR_MUE_PractitionerServices_multiline.csv"
+    path.write_text('"HCPCS/CPT Code",Practitioner Services MUE Values,MUE Adjudication Indicator,MUE Rationale\n'
+                    'J1885,8,3 Date of Service Edit: Clinical,"Prescribing\nInformation"\n'
+                    "22514,1,2 Date of Service Edit: Policy,Anatomic Consideration\n")
+    records, errors = split(list(load_mue(path, "2099Q1")))
+    assert errors == [] and [(r.code, r.row) for r in records] == [("J1885", 2), ("22514", 4)]
+

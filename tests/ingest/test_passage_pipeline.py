@@ -114,3 +114,64 @@ def test_a_code_boost_lifts_a_passage_naming_the_code_into_the_top(store, embedd
     assert boosted == [plain[0], "doc0", *plain[1:limit - 1]], (plain, boosted)
     unrelated = [h.passage.doc_id for h in retriever.retrieve(question, limit=limit, boost_codes=["99213"]).hits]
     assert unrelated == plain  # a boost for a code no passage names changes nothing
+
+
+KILLED_WRITER = """
+import os, signal, sys
+from pathlib import Path
+from ingest.pipeline import PassageWriter
+from rag.providers.embedding import SentenceTransformerEmbedder
+from rag.stores.catalog import Catalog
+from rag.stores.schema import Passage
+from rag.stores.vectors import EdgeVectorStore
+
+data, version, activate = Path(sys.argv[1]), sys.argv[2], sys.argv[3] == "activate"
+store = EdgeVectorStore(data / "edge")
+writer = PassageWriter(store, SentenceTransformerEmbedder(), Catalog(data))
+texts = ["Kyphoplasty text of release " + version, "Modifier 25 text of release " + version]
+report = writer.stage("guidelines", version, [Passage(source="guidelines", doc_id=f"doc{i}", version=version,
+                                                      chunk=0, text=t, title=f"Doc {i}") for i, t in enumerate(texts)])
+if activate:  # killed after the catalog switch, before the replaced release's points were deleted
+    writer.catalog.activate_together([("passages", report.release)])
+store.close()
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def killed_writer(data_dir, version: str, activate: bool) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(data_dir), version,
+                             "activate" if activate else "stage"], env={**os.environ, "PYTHONPATH": str(repo)},
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == -signal.SIGKILL, result.stderr
+
+
+def test_points_of_releases_a_killed_ingest_left_inactive_are_removed_by_the_next_run(embedder, tmp_path):
+    catalog = Catalog(tmp_path)
+    store = EdgeVectorStore(tmp_path / "edge")
+    PassageWriter(store, embedder, catalog).write("guidelines", "v1", passages("v1", TEXTS))
+    store.close()
+    killed_writer(tmp_path, "v2", activate=False)  # staged v2, never activated
+    store = EdgeVectorStore(tmp_path / "edge")
+    try:
+        assert store.count("guidelines@v2") == 2 and store.count("guidelines@v1") == 3  # premise
+        assert [p.version for p in catalog.pending()] == ["v2"]
+        removed = PassageWriter(store, embedder, catalog).remove_inactive()
+        assert (removed, store.count("guidelines@v2"), store.count("guidelines@v1")) == (2, 0, 3)
+        assert catalog.pending() == [] and catalog.active("passages")["guidelines"].version == "v1"
+    finally:
+        store.close()
+    killed_writer(tmp_path, "v3", activate=True)  # v3 active, v1's points never deleted
+    store = EdgeVectorStore(tmp_path / "edge")
+    try:
+        assert store.count("guidelines@v1") == 3  # premise
+        assert PassageWriter(store, embedder, catalog).remove_inactive() == 3
+        assert (store.count("guidelines@v1"), store.count("guidelines@v3")) == (0, 2)
+    finally:
+        store.close()
