@@ -45,7 +45,12 @@ run: install
 	$(MAKE) --no-print-directory sources
 	$(BIN)/casepilot-serve
 
-test: install
+# The field's habits, checked before the tests: ruff over the tree, mypy over rag (see pyproject.toml).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: install lint
 	RAGAS_DO_NOT_TRACK=true HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install

@@ -200,9 +200,9 @@ class CodeSearch:
         if semantic and self.retriever is not None and len(query) > 3:
             retrieved = self.retriever.retrieve(query, limit=limit * 2, kinds=["code"], mode="dense")
             for rank, hit in enumerate(retrieved.hits):
-                code = hit.passage.codes[0] if hit.passage.codes else None
-                if code and (code_sets is None or hit.passage.doc_id.split(":")[0] in code_sets):
-                    scores[code] = scores.get(code, 0.0) + 1 / (RRF_K + rank)
+                hit_code = hit.passage.codes[0] if hit.passage.codes else None
+                if hit_code and (code_sets is None or hit.passage.doc_id.split(":")[0] in code_sets):
+                    scores[hit_code] = scores.get(hit_code, 0.0) + 1 / (RRF_K + rank)
         candidates = sorted(scores, key=lambda c: -scores[c])[:max(limit * 3, 20)]
         final: dict[str, float] = {}
         records: dict[str, CodeHit] = {}

@@ -287,7 +287,7 @@ class CodePages:
         # query embedding (the costliest step of a page, ~25 ms) would add little but time.
         retrieved = self.retriever.retrieve(f"{code} {_head(description)}", limit=self.passage_limit + 1,
                                             boost_codes=[code], mode="sparse")
-        citations = []
+        citations: list[Citation] = []
         for hit in retrieved.hits:
             if hit.passage.kind == "code" and (hit.passage.codes[:1] == (code,) or hit.passage.doc_id.endswith(code)):
                 continue  # the code's own descriptor passage: already on the page

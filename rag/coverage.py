@@ -278,22 +278,22 @@ class CoverageFinder:
         procedures = [c for c in codes if not re.match(r"^[A-Z]\d[0-9A-Z]\.", c)]
         expanded = procedures or self.codes_for_words(words)
         if self.store.has_code_lists() and expanded:
-            found = self.policies_for_codes(expanded)
-            if found:
-                return found
+            by_code = self.policies_for_codes(expanded)
+            if by_code:
+                return by_code
         lowered = question.lower()
         for lay, title_words in SERVICE_TERMS.items():
             if re.search(rf"\b{lay}\b", lowered):
-                found = self.policies_by_title(title_words.split())
-                if found:
-                    return [(s, "title") for s in found]
-        found = self.policies_by_title(words)
-        if found:
-            return [(s, "title") for s in found]
+                titled = self.policies_by_title(title_words.split())
+                if titled:
+                    return [(s, "title") for s in titled]
+        titled = self.policies_by_title(words)
+        if titled:
+            return [(s, "title") for s in titled]
         for family in self.code_families(expanded):
-            found = self.policies_by_family(family)
-            if found:
-                return [(s, "family") for s in found]
+            in_family = self.policies_by_family(family)
+            if in_family:
+                return [(s, "family") for s in in_family]
         return []
 
     def policies_by_family(self, family: str) -> list[Sourced[CoveragePolicy]]:
@@ -454,7 +454,8 @@ class CoverageFinder:
     def _named(self, ids: Sequence[str], result: CoverageResult, on: int) -> None:
         found = self.store.policies(ids)
         for policy_id in ids:
-            versions = [(s, "named") for s in found if s.fact.policy_id == policy_id]
+            versions: list[tuple[Sourced[CoveragePolicy], MatchedBy]] = [
+                (s, "named") for s in found if s.fact.policy_id == policy_id]
             current, retired = self._current(versions, on)
             future = [s for s, _ in versions if status_on(s.fact, on) == "future"]
             if current:
@@ -520,7 +521,8 @@ class CoverageFinder:
         or non-covered ICD-10-CM list? Empty when no article code lists are loaded."""
         on = on or today()
         diagnosis = normalize_icd10(diagnosis) if "." not in diagnosis and len(diagnosis) > 3 else diagnosis.upper()
-        articles = [(s, "code_list") for s in self.store.policies_listing(code) if s.fact.doc_type == "Article"]
+        articles: list[tuple[Sourced[CoveragePolicy], MatchedBy]] = [
+            (s, "code_list") for s in self.store.policies_listing(code) if s.fact.doc_type == "Article"]
         current, _ = self._current(articles, on)
         verdicts = []
         for sourced, _ in current:

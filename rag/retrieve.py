@@ -48,7 +48,8 @@ def lexical_rerank(question: str, hits: Sequence[Hit], weight: float = LEXICAL_W
 
 def diversify(hits: Sequence[Hit], limit: int, per_document: int) -> list[Hit]:
     """Keep rank order but cap passages per document, so one long document cannot fill every slot."""
-    kept, per_doc = [], {}
+    kept: list[Hit] = []
+    per_doc: dict[tuple[str, str], int] = {}
     for hit in hits:
         key = (hit.passage.source, hit.passage.doc_id)
         if per_doc.get(key, 0) >= per_document:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.answer import Citation, CodeCheck
+from rag.answer import Citation, CitedFact, CodeCheck
 from rag.findings.common import Fact, format_date, reference_citation, table_name
 from rag.stores.reference import ReferenceStore, Sourced
 from rag.stores.schema import CodeRecord
@@ -17,7 +17,7 @@ def describe(record: CodeRecord) -> str:
 def code_citation(sourced: Sourced[CodeRecord], text: str | None = None) -> Citation:
     """The citation of a code's row in a code set (descriptor file, corpus or modifier list)."""
     record = sourced.fact
-    fact = "modifier" if record.code_set == "MODIFIER" else "code"
+    fact: CitedFact = "modifier" if record.code_set == "MODIFIER" else "code"
     values: dict[str, int | str] = {"code": record.code, "code_set": record.code_set}
     if record.termination_date:
         values["termination_date"] = record.termination_date

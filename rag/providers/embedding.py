@@ -64,7 +64,10 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self.query_threads = query_threads
         self._model = SentenceTransformer(str(_model_path(model)), device="cpu", local_files_only=True)
-        self.dim = self._model.get_embedding_dimension()
+        dim = self._model.get_embedding_dimension()
+        if dim is None:
+            raise ValueError(f"embedding model {model!r} does not say its dimension")
+        self.dim: int = dim
         self._cached_query = lru_cache(maxsize=4096)(self._encode_one)
         # Several queries each on all cores would oversubscribe them (OpenMP workers spinning against each other).
         self._one_at_a_time = threading.Lock() if query_threads != 1 else contextlib.nullcontext()

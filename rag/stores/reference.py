@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from rag.stores.catalog import Catalog
 from rag.stores.schema import (
@@ -144,7 +144,7 @@ class ReferenceStore:
 
     def iter_codes(self, code_set: str | None = None) -> Iterator[Sourced[CodeRecord]]:
         for connection, release in self._of_kind("codes"):
-            query, args = "SELECT * FROM codes", ()
+            query, args = "SELECT * FROM codes", cast(tuple[str, ...], ())
             if code_set:
                 query, args = query + " WHERE code_set = ?", (code_set,)
             for row in connection.execute(query, args):
@@ -230,7 +230,7 @@ class ReferenceStore:
 
     def ptp_pair(self, code_a: str, code_b: str, dataset: str = "ptp_practitioner") -> list[Sourced[PtpEdit]]:
         """Every edit between the two codes, in either column order."""
-        found = []
+        found: list[Sourced[PtpEdit]] = []
         for connection, release in self._of_kind("ptp", dataset):
             rows = connection.execute(
                 f"SELECT {PTP_COLUMNS} FROM ptp JOIN rationales r ON r.id = rationale_id "
@@ -254,7 +254,8 @@ class ReferenceStore:
             where.append("effective_date <= ? AND deletion_date >= ?")
             args += [active_on, active_on]
         clause = " AND ".join(where)
-        page, total = [], 0
+        page: list[Sourced[PtpEdit]] = []
+        total = 0
         for connection, release in self._of_kind("ptp", dataset):
             total += connection.execute(f"SELECT count(*) FROM ptp WHERE {clause}", args).fetchone()[0]
             rows = connection.execute(
@@ -278,7 +279,7 @@ class ReferenceStore:
 
     def mpfs(self, code: str) -> list[Sourced[MpfsIndicators]]:
         """The PPRRVU rows of ``code``: the global service first, then its modifiers (26, TC, 53 ...)."""
-        found = []
+        found: list[Sourced[MpfsIndicators]] = []
         for connection, release in self._of_kind("mpfs"):
             rows = connection.execute(f"SELECT {', '.join(MpfsIndicators._fields)} FROM mpfs WHERE code = ? "
                                       "ORDER BY modifier != '', modifier", (code,))
@@ -294,7 +295,7 @@ class ReferenceStore:
         return self._addon_edits("primary_code", primary)
 
     def _addon_edits(self, column: str, code: str) -> list[Sourced[AddonEdit]]:
-        found = []
+        found: list[Sourced[AddonEdit]] = []
         for connection, release in self._of_kind("addon"):
             rows = connection.execute(
                 "SELECT addon, primary_code, edit_type, effective_date, deletion_date, addon_deletion_date, "
@@ -377,7 +378,7 @@ class ReferenceStore:
 
     def jurisdictions(self, state: str | None = None) -> list[Sourced[MacJurisdiction]]:
         """The MACs serving a state (USPS abbreviation), or every row."""
-        query, args = "SELECT state, state_name, mac_type, jurisdiction, contractor, row FROM jurisdictions", ()
+        query, args = "SELECT state, state_name, mac_type, jurisdiction, contractor, row FROM jurisdictions", cast(tuple[str, ...], ())
         if state:
             query, args = query + " WHERE state = ?", (state.upper(),)
         return [Sourced(MacJurisdiction(*tuple(row)), release) for connection, release in self._of_kind("jurisdictions")

@@ -154,7 +154,8 @@ class EdgeVectorStore(VectorStore):
         self._shard.update(self._qe.UpdateOperation.delete_points_by_filter(self._release_filter(release)))
 
     def point_ids(self, release: str) -> set[str]:
-        ids, offset = set(), None
+        ids: set[str] = set()
+        offset = None
         while True:
             records, offset = self._shard.scroll(self._qe.ScrollRequest(
                 offset=offset, limit=1000, filter=self._release_filter(release), with_payload=False))
@@ -194,13 +195,15 @@ class EdgeVectorStore(VectorStore):
             request = qe.QueryRequest(limit=query.limit, query=qe.Fusion.Rrf(k=RRF_K), with_payload=True,
                                       prefetches=[qe.Prefetch(limit=query.candidate_k, query=vector, filter=flt)
                                                   for vector, flt in legs], with_vector=[DENSE_VECTOR])
-        return [Hit(Passage.from_payload(p.payload), p.score, str(p.id), _similarity(query, p.vector))
+        return [Hit(Passage.from_payload(p.payload or {}), p.score, str(p.id), _similarity(query, p.vector))
                 for p in self._shard.query(request)]
 
     def _nearest(self, query: VectorQuery, name: str):
         qe = self._qe
         if name == DENSE_VECTOR:
+            assert query.dense is not None  # VectorQuery.legs names only the legs whose vector is there
             return qe.Query.Nearest(query.dense.tolist(), using=DENSE_VECTOR)
+        assert query.sparse is not None
         return qe.Query.Nearest(qe.SparseVector(query.sparse.indices, query.sparse.values), using=SPARSE_VECTOR)
 
     def close(self) -> None:
@@ -256,7 +259,8 @@ class QdrantClientVectorStore(VectorStore):
         self._client.delete(self.collection, points_selector=selector)
 
     def point_ids(self, release: str) -> set[str]:
-        ids, offset = set(), None
+        ids: set[str] = set()
+        offset = None
         while True:
             records, offset = self._client.scroll(self.collection, scroll_filter=self._release_filter(release),
                                                   limit=1000, offset=offset, with_payload=False)
@@ -279,7 +283,7 @@ class QdrantClientVectorStore(VectorStore):
         result = self._client.query_points(self.collection, prefetch=request.prefetch, query=request.query,
                                            using=request.using, query_filter=request.filter, limit=request.limit,
                                            with_payload=request.with_payload, with_vectors=request.with_vector)
-        return [Hit(Passage.from_payload(p.payload), p.score, str(p.id), _similarity(query, p.vector))
+        return [Hit(Passage.from_payload(p.payload or {}), p.score, str(p.id), _similarity(query, p.vector))
                 for p in result.points]
 
     def close(self) -> None:
@@ -317,7 +321,9 @@ def qdrant_filter(models, query: VectorQuery, codes: Sequence[str] = ()):
 
 def _qdrant_vector(models, query: VectorQuery, name: str):
     if name == DENSE_VECTOR:
+        assert query.dense is not None  # VectorQuery.legs names only the legs whose vector is there
         return models.NearestQuery(nearest=query.dense.tolist())
+    assert query.sparse is not None
     return models.NearestQuery(nearest=models.SparseVector(indices=list(query.sparse.indices),
                                                            values=list(query.sparse.values)))
 
