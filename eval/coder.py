@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from rag.answer import Answer
-from rag.codes import codes_in
+from rag.codes import codes_in, find_modifiers
 from rag.conversation import CLARIFY, Turn
 from rag.scope import REFUSAL
 
@@ -43,7 +43,7 @@ def score(item: dict, answer: Answer) -> CoderResult:
     else:
         expected = item.get("expect_first_code")
         if expected:
-            named = codes_in(first)
+            named = find_modifiers(first) if len(expected) == 2 else codes_in(first)  # modifiers are not codes
             if not named or named[0].upper() != expected.upper():
                 failures.append(f"first code {named[0] if named else None} != {expected}")
         status = item.get("expect_status")
