@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     from loopback import ThreadServer
 
     from api.main import create_app
-    from rag.service import QueryService
+    from rag.app import CasePilot
     from rag.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as tmp:
@@ -75,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         code, total = (args.code, 0) if args.code else busiest_code(data)
         settings = Settings(data_dir=data, accounts_db=Path(tmp) / "accounts.sqlite",
                             guest_page_views_per_day=10_000_000, cookie_secure=False)
-        service = QueryService.from_settings(settings)
-        app = create_app(settings, service=service)
+        casepilot = CasePilot.open(settings)
+        app = create_app(settings, casepilot=casepilot)
         handled: list[float] = []
 
         @app.middleware("http")
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                     assert client.get(f"{path}&p1={number}&p2={number}").status_code == 200
                     cold.append((time.perf_counter() - started) * 1000)
         finally:
-            service.close()
+            casepilot.close()
     print(f"code {code}: {total or '?'} column-1 edits; {rows} PTP rows rendered per page, {size / 1024:.0f} KiB")
     print(f"{args.requests} warm requests, one keep-alive client")
     print(f"  round trip  p50 {percentile(times, 50):6.1f} ms   p95 {percentile(times, 95):6.1f} ms   "

@@ -37,11 +37,11 @@ def safe_next(value: str | None) -> str:
 def sign_in_mail(state: WebState, request: Request, email: str, link: str) -> EmailMessage:
     settings = state.settings
     message = EmailMessage()
-    message["From"] = formataddr((settings.mail_display_name.replace("CaseConsultant", "").strip() or "CasePilot",
-                                  settings.mail_address))
+    message["From"] = formataddr((settings.mail.display_name.replace("CaseConsultant", "").strip() or "CasePilot",
+                                  settings.mail.address))
     message["To"] = email
     message["Subject"] = "Your CasePilot sign-in link"
-    message["Message-ID"] = make_msgid(domain=settings.mail_address.rpartition("@")[2] or "casepilot.localhost")
+    message["Message-ID"] = make_msgid(domain=settings.mail.address.rpartition("@")[2] or "casepilot.localhost")
     message["Date"] = formatdate(usegmt=True)
     message["Auto-Submitted"] = "auto-generated"
     minutes = settings.sign_in_link_minutes

@@ -37,14 +37,14 @@ def browser():
 
 
 @pytest.fixture
-def pages_server(query_service, tmp_path):
+def pages_server(casepilot, tmp_path):
     from api.main import create_app
     from rag.settings import Settings
 
     def start(**overrides):
-        settings = Settings(data_dir=query_service.settings.data_dir, accounts_db=tmp_path / "accounts.sqlite",
+        settings = Settings(data_dir=casepilot.settings.data_dir, accounts_db=tmp_path / "accounts.sqlite",
                             **overrides)
-        server = ThreadServer(create_app(settings, service=query_service))
+        server = ThreadServer(create_app(settings, casepilot=casepilot))
         server.settings = settings
         return server
 

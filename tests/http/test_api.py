@@ -432,13 +432,28 @@ class StreamFailsAfterOneSentence:
         raise RuntimeError("the store went away")
 
 
-def test_a_stream_that_fails_ends_with_an_error_event(live_server, query_service):
+class FailingStreams:
+    """The session's CasePilot, its query service's streams failing after one sentence."""
+
+    def __init__(self, casepilot):
+        self._casepilot = casepilot
+
+    def services(self):
+        import dataclasses
+
+        services = self._casepilot.services()
+        return dataclasses.replace(services, query=StreamFailsAfterOneSentence(services.query))
+
+    def ready(self) -> bool:
+        return True
+
+
+def test_a_stream_that_fails_ends_with_an_error_event(live_server, casepilot):
     from api.main import create_app
     from casepilot_live import ThreadServer
     from rag.settings import Settings
 
-    app = create_app(Settings(data_dir=query_service.settings.data_dir), service=StreamFailsAfterOneSentence(
-        query_service))
+    app = create_app(Settings(data_dir=casepilot.settings.data_dir), casepilot=FailingStreams(casepilot))
     question = {"question": "Can 22511 and 22514 be billed together?"}
     with (ThreadServer(app) as server, httpx.Client(base_url=server.url, timeout=120) as client,
           client.stream("POST", "/v1/ask/stream", json=question) as r):

@@ -165,8 +165,11 @@ def test_llm_tokens_over_http(tiny_service, tiny_data_dir, llm_server):
 
     url, model = llm_server
     recorder = RecordingGenerator(OpenAICompatibleGenerator(url, model, "not-needed", 120.0, 128))
-    service = service_with(tiny_service, url, model, recorder)
-    app = create_app(service.settings.model_copy(update={"response_cache_size": 0}), service=service)
+    from rag.app import CasePilot
+
+    settings = tiny_service.settings.model_copy(update={"response_cache_size": 0})
+    casepilot = CasePilot(settings, embedder=None, vector_store=None, generator=recorder)  # the tiny store, no vectors
+    app = create_app(settings, casepilot=casepilot)
     with ThreadServer(app) as server, httpx.Client(base_url=server.url, timeout=300) as client:
         with client.stream("POST", "/v1/ask/stream", json={"question": UNITS_QUESTION, "generator": "llm"}) as r:
             assert r.status_code == 200

@@ -19,7 +19,7 @@ LINK = re.compile(r"(https?://\S+/sign-in\?\S+)")
 
 
 @pytest.fixture
-def web_server(query_service, tmp_path):
+def web_server(casepilot, tmp_path):
     """A factory: ``with web_server(guest_page_views_per_day=1) as server``. Accounts live in tmp_path; the
     sign-in mails go to the data directory's Maildir outbox, found by recipient (see ``sign_in_link``)."""
     from api.main import create_app
@@ -28,8 +28,8 @@ def web_server(query_service, tmp_path):
     @contextmanager
     def start(**overrides):
         values = {"accounts_db": tmp_path / "accounts.sqlite", "cookie_secure": False, **overrides}
-        settings = Settings(data_dir=query_service.settings.data_dir, **values)
-        with ThreadServer(create_app(settings, service=query_service)) as server:
+        settings = Settings(data_dir=casepilot.settings.data_dir, **values)
+        with ThreadServer(create_app(settings, casepilot=casepilot)) as server:
             server.settings = settings
             yield server
 
