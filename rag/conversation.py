@@ -11,9 +11,11 @@ from pydantic import BaseModel, Field
 
 from rag.codes import recognize
 
+# A follow-up opens like one ("and with XU?", "same for 27446", "what if both sides?"); a question that merely
+# contains "instead" or "both" ("When do I use XS instead of 59?") stands on its own.
 FOLLOW_UP = re.compile(
-    r"^\s*(?:and|also|or|but|what about|how about|same|what if|then|with|for|ok(?:ay)?|so)\b|"
-    r"\b(?:same (?:for|with|question)|that one|that code|those codes|both sides|the other side|instead)\b", re.I)
+    r"^\s*(?:and|also|or|but|what about|how about|same|what if|then|with|for|ok(?:ay)?|so|is it|what replaced it)\b",
+    re.I)
 MAX_FOLLOW_UP_WORDS = 10
 MODIFIER_ONLY = re.compile(r"(?<![\w-])(?:X[EPSU]|59|2[45]|5[078]|7[6-9]|91|LT|RT|50|26|TC)(?![\w-])")
 CLARIFY = ("Which code or service do you mean? I have no earlier question to go on: ask again with the code or "

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from rag.codes import codes_in
+
 CLINICAL = re.compile(
     r"\b(should (?:my|the|this|a|our) (?:patient|pt|child|baby|mother|father|husband|wife)\b|"
     r"should (?:i|we|he|she|they) (?:take|give|get|start|stop|prescribe|order|treat|be seen|go to)|"
@@ -36,6 +38,6 @@ INSTRUCTION = re.compile(
 
 
 def out_of_scope(question: str) -> bool:
-    if INSTRUCTION.search(question):
-        return True
+    if INSTRUCTION.search(question) and not CODING.search(question) and not codes_in(question):
+        return True  # nothing but an instruction to the assistant; one inside a coding question changes nothing
     return bool(CLINICAL.search(question)) and not CODING.search(question)

@@ -79,9 +79,9 @@ def test_status_lists_what_a_load_activated(tmp_path):
     assert status.returncode == 0
     line = next(line for line in status.stderr.splitlines() if "mue_practitioner" in line)
     cells = [cell.strip() for cell in line.strip().strip("│").split("│")]
-    assert cells[:4] == ["reference", "mue_practitioner", "2099Q1", "2"]
+    assert cells[:4] == ["reference", "mue_practitioner", "2099Q1 *", "2"]  # "*": the active release
     empty = ingest(tmp_path / "empty", "status")
-    assert empty.returncode == 0 and "mue_practitioner" not in empty.stderr
+    assert empty.returncode == 0 and "2099Q1" not in empty.stderr  # no release (it names what is missing)
 
 
 @pytest.mark.parametrize("args, message", [

@@ -124,7 +124,6 @@ def test_a_deleted_code_checks_as_deleted_and_its_replacement_as_valid(tmp_path)
     report = write_release(tmp_path, load_deleted_cpt(TABLE))
     assert report.rows == len(_records()) and report.rejected == 0
     store = ReferenceStore(tmp_path)
-    store.refresh()
     deleted = check_code(store, "22524")
     assert (deleted.status, deleted.code_set, deleted.termination_date) == ("deleted", "CPT", 20141231)
     assert "22514" in deleted.description

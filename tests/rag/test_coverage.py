@@ -18,7 +18,9 @@ from ingest.loaders.mcd import (
     load_ncd_corpus,
 )
 from ingest.records import ParsedRelease
-from ingest.write_reference import write_release
+from ingest.write_reference import ReleaseLimits, write_release
+
+TOLERANT = ReleaseLimits(max_rejected_share=0.5)  # the fixtures hold deliberately malformed rows
 from rag.claims import ClaimChecker, ClaimLine
 from rag.coverage import CoverageFinder, find_state, service_words
 from rag.stores.reference import ReferenceStore
@@ -51,7 +53,7 @@ def _base(data: Path) -> Path:
 def index_store(tmp_path_factory):
     """The fixture MCD index (titles only, no code lists), the NCDs, the MAC table and three codes."""
     data = _base(tmp_path_factory.mktemp("coverage-index"))
-    write_release(data, load_mcd_index(FIXTURES / "documents_latest.csv", "fixture"))
+    write_release(data, load_mcd_index(FIXTURES / "documents_latest.csv", "fixture"), limits=TOLERANT)
     store = ReferenceStore(data)
     yield store
     store.close()
@@ -215,7 +217,7 @@ def real_service(tmp_path_factory):
     write_release(data, load_cpt_corpus(CORPORA / "cpt"))
     write_release(data, load_ncd_corpus(CORPORA / "coverage"))
     write_release(data, load_mac_jurisdictions(CORPORA / "coverage"))
-    write_release(data, load_mcd_index(index))
+    write_release(data, load_mcd_index(index), limits=TOLERANT)
     hcpcs = SHARED / "hcpcs_level2_2020_cms" / "2020-Alpha-Numeric-HCPCS-File.zip"
     if hcpcs.exists():
         write_release(data, load_hcpcs(hcpcs, "2020"))

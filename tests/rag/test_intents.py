@@ -70,8 +70,8 @@ def test_questions_about_codes_that_also_want_guidance(question, wants_guidance)
 
 @pytest.mark.parametrize("question", ["What is the code for a lipid panel?", "Which code describes a rapid strep test?",
                                       "What code do I use for a knee joint injection without ultrasound?"])
-def test_a_request_for_a_code_is_open(question):
-    assert "open" in understand(question).intents
+def test_a_request_for_a_code_goes_to_code_search(question):
+    assert "which_code" in understand(question).intents
 
 
 def test_procedure_codes_leave_out_alternative_readings_and_diagnoses():
