@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 
-from conftest import sign_in_link
+from mail_outbox import sign_in_link
 from loopback import ThreadServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.shared_data]

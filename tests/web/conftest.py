@@ -3,8 +3,6 @@ with page-view quotas, an accounts file and a Maildir outbox of the test's own."
 
 from __future__ import annotations
 
-import mailbox
-import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,8 +12,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from loopback import ThreadServer
+from mail_outbox import sign_in_link  # noqa: F401  (re-exported for the tiers' tests)
 
-LINK = re.compile(r"(https?://\S+/sign-in\?\S+)")
 
 
 @pytest.fixture
@@ -34,15 +32,3 @@ def web_server(casepilot, tmp_path):
             yield server
 
     return start
-
-
-def sign_in_link(outbox: Path, address: str) -> str:
-    """The link in the newest sign-in mail to ``address`` in a Maildir outbox."""
-    found = []
-    for message in mailbox.Maildir(outbox, factory=None, create=False):
-        if message["To"] == address and "sign-in" in (message["Subject"] or ""):
-            found.append((message["Date"] or "", message.get_payload(decode=True).decode()))
-    assert found, f"no sign-in mail to {address} in {outbox}"
-    match = LINK.search(found[-1][1])
-    assert match, "the mail carries no sign-in link"
-    return match.group(1)

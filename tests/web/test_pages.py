@@ -10,7 +10,7 @@ import re
 
 import httpx
 import pytest
-from conftest import sign_in_link
+from mail_outbox import sign_in_link
 
 pytestmark = [pytest.mark.http, pytest.mark.shared_data]
 

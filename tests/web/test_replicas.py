@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import sign_in_link
+from mail_outbox import sign_in_link
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "http"))
 
