@@ -441,7 +441,7 @@ class CoverageFinder:
         if finding.retirement_date:
             dates += f", to be retired {format_date(finding.retirement_date)}"
         return (f"{kind} {finding.policy_id} \"{finding.title}\" from {contractor_label(policy)}, version "
-                f"{finding.version}, {dates}{how.get(finding.matched_by, '')}: {finding.url}")
+                f"{finding.version}, {dates}{how.get(finding.matched_by, '')}.")  # its URL travels in the citation
 
     @staticmethod
     def _retired_sentence(finding: PolicyFinding) -> str:
