@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from rag.codes import codes_in
+
 from eval.data import CODER_INTENTS, optional_field_errors
 from eval.runner import read_items
 from rag.drugs import Dose, load_drug_table, parse_dose, units_for
@@ -68,7 +70,9 @@ def test_the_set_is_large_spread_over_coder_intents_and_well_formed(items):
     for item in items:
         assert optional_field_errors(item) == [], (item["id"], optional_field_errors(item))
         if item["coder_intent"] == "out_of_scope":
-            assert item["intent"] == "refuse" and item["must_abstain"] and item["expect_refusal"] is True
+            assert item["intent"] == "refuse" and item["must_abstain"]
+            # an injected instruction around a code changes nothing: the code is checked (and not found) instead
+            assert item.get("expect_refusal") is True or codes_in(item["question"]), item["id"]
         if item["coder_intent"] == "follow_up" and not item.get("expect_clarification"):
             assert item["history"], item["id"]
         if item["coder_intent"] not in ("out_of_scope", "guideline", "compliance", "coverage") \
