@@ -38,14 +38,17 @@ def bound_socket() -> socket.socket:
 class ThreadServer:
     """uvicorn serving an app in a background thread of this process, on a socket bound before it starts."""
 
-    def __init__(self, app):
+    def __init__(self, app, config=None):
+        """``config(app, port)`` builds the uvicorn config (default: quiet, lifespan on)."""
         import uvicorn
 
         self.app = app
         self.socket = bound_socket()
         self.port = self.socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
+        built = config(app, self.port) if config else uvicorn.Config(app, log_level="warning", access_log=False,
+                                                                      lifespan="on")
+        self.server = uvicorn.Server(built)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]},
                                        name=f"uvicorn-{self.port}", daemon=True)
 

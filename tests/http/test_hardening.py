@@ -4,45 +4,21 @@ configures them (api.server.server_config), over the session's query service."""
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from contextlib import contextmanager
-from typing import Self
 
 import httpx
 import pytest
-from loopback import bound_socket
+from loopback import ThreadServer
 
 pytestmark = [pytest.mark.http, pytest.mark.shared_data]
 
 
-class ServedApp:
+def ServedApp(app, settings) -> ThreadServer:  # noqa: N802  (reads as the server it builds)
     """create_app(settings) under uvicorn.Server(api.server.server_config(...)) in a thread."""
+    from api.server import server_config
 
-    def __init__(self, app, settings):
-        import uvicorn
-
-        from api.server import server_config
-
-        self.app = app
-        self.socket = bound_socket()
-        self.port = self.socket.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(server_config(app, settings, "127.0.0.1", self.port, "warning"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
-
-    def __enter__(self) -> Self:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            assert self.thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
-        self.socket.close()
+    return ThreadServer(app, config=lambda app, port: server_config(app, settings, "127.0.0.1", port, "warning"))
 
 
 @pytest.fixture
