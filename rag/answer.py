@@ -10,9 +10,21 @@ from pydantic import BaseModel, Field, field_validator
 
 Intent = Literal["code_lookup", "which_code", "pair_check", "units", "modifier", "coverage", "guideline", "open",
                  "out_of_scope"]
-Tool = Literal["code_lookup", "which_code", "drug_units", "pair_check", "units", "modifier", "coverage", "retrieval",
+Tool = Literal["code_lookup", "which_code", "drug_units", "pair_check", "units", "fee_schedule", "modifier", "coverage",
+               "retrieval",
                "out_of_scope", "clarify", "conversation"]
 CodeStatus = Literal["valid", "deleted", "unknown"]
+
+
+def http_url(value: str) -> str:
+    """Only an absolute http(s) URL is kept: a javascript:, data: or other URL from a source must never
+    become a link in the widget or a reply."""
+    value = (value or "").strip()
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return ""
+    return value if parts.scheme.lower() in ("http", "https") and parts.netloc else ""
 
 
 CitedFact = Literal["code", "modifier", "ptp_edit", "no_ptp_edit", "mue", "no_mue", "listing", "absence", "passage"]
@@ -37,17 +49,19 @@ class Citation(BaseModel):
     score: float | None = None
     codes: list[str] = Field(default_factory=list, description="the codes the cited row or passage names")
 
-    @field_validator("url")
-    @classmethod
-    def _http_only(cls, value: str) -> str:
-        """Only an absolute http(s) URL is kept: a javascript:, data: or other URL from a source must never
-        become a link in the widget or a reply."""
-        value = (value or "").strip()
-        try:
-            parts = urlsplit(value)
-        except ValueError:
-            return ""
-        return value if parts.scheme.lower() in ("http", "https") and parts.netloc else ""
+    _http_only = field_validator("url")(classmethod(lambda cls, value: http_url(value)))
+
+
+class SeeAlso(BaseModel):
+    """A related section named after the answer, for the reader to open; its text is not in the answer."""
+
+    title: str
+    source: str
+    version: str = ""
+    locator: str = ""
+    url: str = ""
+
+    _http_only = field_validator("url")(classmethod(lambda cls, value: http_url(value)))
 
 
 class Sentence(BaseModel):
@@ -103,6 +117,7 @@ class Answer(BaseModel):
     codes: list[CodeCheck] = Field(default_factory=list, description="every code in question and answer, checked")
     intents: list[Intent]
     plan: list[PlanStep] = Field(default_factory=list, description="the tools that ran for this answer, and why")
+    see_also: list[SeeAlso] = Field(default_factory=list, description="related sections, named but not quoted")
     abstained: bool = False
     removed_codes: list[str] = Field(default_factory=list, description="codes the guard took out of the answer")
     ptp: list[PtpFinding] = Field(default_factory=list)

@@ -157,8 +157,13 @@ def find_modifiers(text: str) -> list[str]:
             found.append((m.start(1), m.group(1).upper()))
             found += [(m.start(2) + t.start(1), t.group(1).upper())
                       for t in re.finditer(rf"\b{MODIFIER_TOKEN}\b", m.group(2))]
+    found += [(m.start(1), m.group(1).upper()) for m in UNAMBIGUOUS_MODIFIER.finditer(text)]
     ordered = [mod for _, mod in sorted(found)]
     return [mod for mod in dict.fromkeys(ordered) if mod not in NOT_MODIFIERS]
+
+
+# The X{EPSU} modifiers name nothing else a coder writes in capitals: "resubmit with XU" means the modifier.
+UNAMBIGUOUS_MODIFIER = re.compile(r"(?<![\w-])(X[EPSU])(?![\w-])")
 
 
 def _dates(text: str) -> list[int]:

@@ -6,9 +6,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from rag.answer import Citation, Sentence
+from rag.answer import Citation, SeeAlso, Sentence
 from rag.codes import codes_in
 from rag.exact import Fact
+from rag.relevance import Topic, near_duplicate, stands_alone
 from rag.stores.vectors import Hit
 from rag.text import STOPWORDS, bigrams, stem, terms  # noqa: F401  (re-exported for callers of rag.compose)
 
@@ -16,8 +17,6 @@ from rag.text import STOPWORDS, bigrams, stem, terms  # noqa: F401  (re-exported
 ABBREVIATIONS = ("Pub", "No", "Nos", "Ch", "Sec", "vs", "Vol", "Rev", "Dr", "approx", "e.g", "i.e", "U.S", "Fig")
 SENTENCE_END = re.compile("".join(rf"(?<!\b{re.escape(a)}\.)" for a in ABBREVIATIONS)
                           + r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
-PASSAGE_SENTENCES = 2
-MAX_PASSAGES_IN_ANSWER = 3
 RELEVANCE_MARGIN = 0.12  # passages much less similar than the best one are not quoted
 
 
@@ -50,70 +49,185 @@ class CitationBook:
         return self._keys[key]
 
 
-MARKDOWN = re.compile(r"\*\*|__|`|^\s*(?:[-*+]|\d+\.)\s+|^#+\s*", re.M)
+MARKDOWN = re.compile(r"\*\*|__|`|^#+\s*", re.M)
+LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+\.)\s+")
+MIN_UNIT_CHARS = 20
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A sentence of a passage, or one list item, with where it stood."""
+
+    text: str
+    index: int
+    paragraph: int
+    list_item: bool = False
+
+
+def passage_units(text: str) -> list[Unit]:
+    units: list[Unit] = []
+    paragraph = 0
+    for line in MARKDOWN.sub("", text).splitlines():
+        if not line.strip():
+            paragraph += 1
+            continue
+        item = bool(LIST_ITEM.match(line))
+        body = LIST_ITEM.sub("", line)
+        for piece in SENTENCE_END.split(body):
+            if len(piece.strip()) > MIN_UNIT_CHARS:
+                units.append(Unit(piece.strip(), len(units), paragraph, item))
+        if item:
+            continue
+        if body.rstrip().endswith(":"):
+            paragraph += 1  # the list that follows is a paragraph of its own
+    return units
 
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of prose, and each markdown list item or line as its own unit."""
-    units = []
-    for line in MARKDOWN.sub("", text).splitlines():
-        units += [s.strip() for s in SENTENCE_END.split(line) if len(s.strip()) > 20]
-    return units
+    return [unit.text for unit in passage_units(text)]
 
 
-def best_sentences(question: str, text: str, codes: Sequence[str], count: int) -> list[str]:
-    """The passage's sentences most about the question, kept in their original order."""
-    wanted, pairs = terms(question), bigrams(question)
-    sentences = split_sentences(text)
-    scored = []
-    for index, sentence in enumerate(sentences):
-        overlap = len(wanted & terms(sentence)) + len(pairs & bigrams(sentence))
-        code_bonus = sum(2 for code in codes if code in sentence)
-        scored.append((overlap + code_bonus - index * 0.05, index, sentence))
-    ranked = sorted(scored, reverse=True)
-    chosen = sorted(index for _, index, _ in ([item for item in ranked[:count] if item[0] > 0] or ranked[:1]))
-    picked: list[int] = []
-    for index in chosen:
-        picked.append(index)
-        if sentences[index].rstrip().endswith(":"):  # a lead-in ("The package includes:") brings its list
-            picked += list(range(index + 1, min(index + 1 + LEAD_IN_ITEMS, len(sentences))))
-    return [sentences[index] for index in dict.fromkeys(picked)]
-
-
-LEAD_IN_ITEMS = 4
-
-
+MAX_SUPPORTING = 3  # supporting sentences after the direct answer
+SUPPORTING_WITH_FACTS = 2  # passage sentences after exact facts
+MAX_SEE_ALSO = 3
 CODE_KINDS = {"code", "modifier"}
 
 
-def _first_unit(text: str) -> str:
-    units = split_sentences(text)
-    return units[0] if units else text.strip()
+@dataclass
+class Composed:
+    sentences: list[Sentence]
+    see_also: list[SeeAlso] = field(default_factory=list)
+
+
+def _overlap(question: str, sentence: str, codes: Sequence[str]) -> float:
+    wanted, pairs = terms(question), bigrams(question)
+    return (len(wanted & terms(sentence)) + len(pairs & bigrams(sentence))
+            + sum(2 for code in codes if code in sentence))
+
+
+def best_sentences(question: str, text: str, codes: Sequence[str], count: int) -> list[str]:
+    """The passage's sentences most about the question that stand alone, kept in their original order."""
+    units = [u for u in passage_units(text) if stands_alone(u.text)]
+    ranked = sorted(units, key=lambda u: (-(_overlap(question, u.text, codes) - u.index * 0.05), u.index))
+    chosen = [u for u in ranked[:count] if _overlap(question, u.text, codes) > 0] or ranked[:1]
+    return [u.text for u in sorted(chosen, key=lambda u: u.index)]
+
+
+def _heading(hit: Hit) -> str:
+    return hit.passage.section or hit.passage.title
+
+
+def _lead_unit(hit: Hit, question: str, codes: Sequence[str]) -> Unit | None:
+    """The sentence a passage answers with: a guideline section opens with its direct answer (the corpus is
+    written so), a code passage with its descriptor; any other source with its sentence nearest the question."""
+    units = [u for u in passage_units(hit.passage.text) if stands_alone(u.text)]
+    if not units:
+        return None
+    if hit.passage.kind in CODE_KINDS or hit.passage.section:
+        return units[0]
+    return max(units, key=lambda u: (_overlap(question, u.text, codes) - u.index * 0.05, -u.index))
+
+
+def _supporting(question: str, hit: Hit, topic: Topic, codes: Sequence[str], skip: Unit | None,
+                lead_passage: bool) -> list[tuple[float, Unit]]:
+    """Candidate sentences of a passage with their scores: each stands alone and is about the question (in the
+    lead passage, its first paragraph is about the section's question as a whole)."""
+    found = []
+    for unit in passage_units(hit.passage.text):
+        if skip is not None and unit.index == skip.index:
+            continue
+        if not stands_alone(unit.text):
+            continue
+        about = topic.sentence_is_about(unit.text) or (lead_passage and unit.paragraph == 0)
+        if not about:
+            continue
+        found.append((_overlap(question, unit.text, codes) - unit.index * 0.05, unit))
+    return found
 
 
 def compose_extractive(question: str, facts: Sequence[Fact], hits: Sequence[Hit], codes: Sequence[str],
-                       book: CitationBook) -> list[Sentence]:
-    """Facts first (each cites its reference row), then the best sentences of the most relevant passages.
+                       book: CitationBook) -> Composed:
+    """The direct answer first, then at most three supporting sentences, each about the question and cited.
 
-    A code or modifier passage opens with its descriptor, and that first sentence is the one quoted; from a
-    guidance passage, the sentences sharing most words with the question."""
-    sentences = [Sentence(text=fact.text, citations=[book.cite(fact.citation)]) for fact in facts]
-    passage_budget = MAX_PASSAGES_IN_ANSWER if not facts else 2
+    Exact facts answer first when there are any (each cites its reference row). Otherwise the passage most
+    about the question answers with its opening sentence. Supporting sentences come from the passages about the
+    question only; other relevant passages are named in "see also", never pasted."""
+    sentences = [Sentence(text=fact.text, citations=list(dict.fromkeys(book.cite(c) for c in (fact.citation,
+                                                                                             *fact.also))))
+                 for fact in facts]
+    topic = Topic.of(question, codes)
     best = max((h.similarity for h in hits), default=0.0)
     relevant = [h for h in hits if h.similarity >= best - RELEVANCE_MARGIN]
-    for hit in relevant[:passage_budget]:
-        marker = book.cite(passage_citation(hit))
-        if hit.passage.kind in CODE_KINDS:
-            chosen = [_first_unit(hit.passage.text)]
-        else:
-            chosen = best_sentences(question, hit.passage.text, codes, PASSAGE_SENTENCES)
-        for text in chosen:
-            sentences.append(Sentence(text=text, citations=[marker]))
-    return sentences
+    about = [h for h in relevant if topic.passage_is_about(f"{h.passage.title} {h.passage.section} {h.passage.text}")]
+    about.sort(key=lambda h: -(h.similarity + 0.15 * _heading_share(topic, h)))
+    quoted: list[Hit] = []
+    if not facts and about:
+        lead_hit = about[0]
+        lead = _lead_unit(lead_hit, question, codes)
+        if lead is not None:
+            sentences.append(Sentence(text=lead.text, citations=[book.cite(passage_citation(lead_hit))]))
+            quoted.append(lead_hit)
+    budget = SUPPORTING_WITH_FACTS if facts else MAX_SUPPORTING
+    candidates: list[tuple[float, int, Unit, Hit]] = []
+    # With a lead section, its own sentences support it (the corpus answers one question per section); after
+    # exact facts, the passages most about the question do.
+    sources = quoted[:1] if quoted else about[:SUPPORTING_WITH_FACTS]
+    for rank, hit in enumerate(sources):
+        is_lead = bool(quoted) and hit is quoted[0]
+        if hit.passage.kind in CODE_KINDS and not is_lead:
+            lead = _lead_unit(hit, question, codes)
+            if lead is not None and topic.sentence_is_about(lead.text):
+                candidates.append((_overlap(question, lead.text, codes), rank, lead, hit))
+            continue
+        skip = _lead_unit(hit, question, codes) if is_lead else None
+        for score, unit in _supporting(question, hit, topic, codes, skip, is_lead):
+            if not facts or topic.sentence_is_about(unit.text):
+                candidates.append((score - rank * 0.5, rank, unit, hit))
+    chosen: list[tuple[int, Unit, Hit]] = []
+    kept_texts = [s.text for s in sentences]
+    for _score, rank, unit, hit in sorted(candidates, key=lambda c: (-c[0], c[1], c[2].index)):
+        if len(chosen) >= budget:
+            break
+        if near_duplicate(unit.text, kept_texts):
+            continue
+        chosen.append((rank, unit, hit))
+        kept_texts.append(unit.text)
+    for _rank, unit, hit in sorted(chosen, key=lambda c: (c[0], c[1].index)):
+        sentences.append(Sentence(text=unit.text, citations=[book.cite(passage_citation(hit))]))
+        if hit not in quoted:
+            quoted.append(hit)
+    return Composed(sentences, _see_also(about, quoted))
 
 
-def render(sentences: Sequence[Sentence]) -> str:
-    return " ".join(f"{s.text.rstrip()} {''.join(f'[{m}]' for m in s.citations)}".strip() for s in sentences)
+def _heading_share(topic: Topic, hit: Hit) -> float:
+    if not topic.subject:
+        return 0.0
+    return topic.matches(_heading(hit)) / len(topic.subject)
+
+
+def _see_also(hits: Sequence[Hit], quoted: Sequence[Hit]) -> list[SeeAlso]:
+    """Titles of the relevant sections not quoted (a reader opens them; the answer does not paste them)."""
+    shown = {(h.passage.source, _heading(h)) for h in quoted}
+    found: list[SeeAlso] = []
+    for hit in hits:
+        key = (hit.passage.source, _heading(hit))
+        if key in shown or hit.passage.kind in CODE_KINDS:
+            continue
+        shown.add(key)
+        citation = passage_citation(hit)
+        found.append(SeeAlso(title=_heading(hit), source=citation.source, version=citation.version,
+                             locator=citation.locator, url=citation.url))
+        if len(found) >= MAX_SEE_ALSO:
+            break
+    return found
+
+
+def render(sentences: Sequence[Sentence], see_also: Sequence[SeeAlso] = ()) -> str:
+    text = " ".join(f"{s.text.rstrip()} {''.join(f'[{m}]' for m in s.citations)}".strip() for s in sentences)
+    if see_also:
+        text += "\nSee also: " + "; ".join(item.title for item in see_also) + "."
+    return text
 
 
 # ---------------------------------------------------------------- generated text (LLM path)

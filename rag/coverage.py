@@ -364,15 +364,12 @@ class CoverageFinder:
         lcds = [(s, how) for s, how in current if s.fact.doc_type == "LCD"]
         articles = sorted(((s, how) for s, how in current if s.fact.doc_type == "Article"),
                           key=lambda item: item[0].fact.title.lower().startswith("response to comments"))
-        for sourced, how in lcds[:MAX_LCDS]:
-            finding = self.finding(sourced, how, on)
-            result.lcds.append(finding)
-            result.facts.append(Fact(self._policy_sentence(finding, sourced.fact), finding.citation))
+        result.lcds = [self.finding(sourced, how, on) for sourced, how in lcds[:MAX_LCDS]]
         billing = [a for a in articles if not a[0].fact.title.lower().startswith("response to comments")] or articles
-        for sourced, how in billing[:MAX_ARTICLES]:
-            finding = self.finding(sourced, how, on)
-            result.articles.append(finding)
-            result.facts.append(Fact(self._policy_sentence(finding, sourced.fact), finding.citation))
+        result.articles = [self.finding(sourced, how, on) for sourced, how in billing[:MAX_ARTICLES]]
+        for kind, findings in (("LCD", result.lcds), ("billing article", result.articles)):
+            if findings:
+                result.facts.append(self._policies_fact(kind, findings))
         if not current:
             for sourced, _ in retired[:MAX_LCDS]:
                 finding = self.finding(sourced, "title", on)
@@ -442,6 +439,22 @@ class CoverageFinder:
             dates += f", to be retired {format_date(finding.retirement_date)}"
         return (f"{kind} {finding.policy_id} \"{finding.title}\" from {contractor_label(policy)}, version "
                 f"{finding.version}, {dates}{how.get(finding.matched_by, '')}.")  # its URL travels in the citation
+
+    @staticmethod
+    def _policies_fact(kind: str, findings: Sequence[PolicyFinding]) -> Fact:
+        """The policies of one kind in one sentence, each id with its contractor and date, each cited by its own
+        row: a coder scans ids and MACs, and a sentence per policy buried the answer."""
+        named = [f"{'LCD ' if kind == 'LCD' else ''}{f.policy_id} ({_contractor_names(f.contractors)}, "
+                 f"effective {format_date(f.effective_date)}"
+                 + ("; its code list names the service's code" if f.matched_by == "code_list" else "")
+                 + (f", to be retired {format_date(f.retirement_date)}" if f.retirement_date else "") + ")"
+                 for f in findings]
+        titles = list(dict.fromkeys(f.title for f in findings))
+        plural = "s" if len(findings) > 1 else ""
+        text = (f"The current {kind}{plural}: {'; '.join(named)}; titled \"{titles[0]}\""
+                + (f" or similar ({len(titles) - 1} other title{'s' if len(titles) > 2 else ''})" if len(titles) > 1
+                   else "") + ".")
+        return Fact(text, findings[0].citation, also=tuple(f.citation for f in findings[1:]))
 
     @staticmethod
     def _retired_sentence(finding: PolicyFinding) -> str:
@@ -543,6 +556,12 @@ class CoverageFinder:
             verdicts.append(DiagnosisVerdict(article=finding, code=code, diagnosis=diagnosis, on_list=on_list,
                                              group=listed.group if listed else None, explanation=text))
         return verdicts
+
+
+def _contractor_names(contractors: Sequence[str]) -> str:
+    """"CGS Administrators, LLC" once, not once for its Part A and once for its Part B contract."""
+    names = dict.fromkeys(re.sub(r"\s*\(MAC[^)]*\)", "", c).strip() for c in contractors)
+    return " / ".join(names) or "no contractor"
 
 
 def _same_contractor(a: str, b: str) -> bool:

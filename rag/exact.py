@@ -11,6 +11,7 @@ from itertools import combinations
 from rag.answer import MueFinding, PtpFinding
 from rag.findings.codes import check_code, code_facts, describe, listing_facts
 from rag.findings.common import TABLE_NAMES, Fact, format_date, reference_citation
+from rag.findings.missing import loaded, missing_table_fact
 from rag.findings.modifiers import modifier_facts
 from rag.findings.mue import mue_citation, mue_finding, mue_sentence, no_mue_citation, no_mue_sentence
 from rag.findings.ptp import (no_ptp_edit_citation, no_ptp_edit_sentence, ptp_citation, ptp_finding,
@@ -38,6 +39,8 @@ def pair_facts(store: ReferenceStore, codes: list[str], service_date: int | None
     releases = store.releases()
     tables = sorted((name for name in releases if DATASETS[name].kind == "ptp"),
                     key=lambda name: (name != "ptp_practitioner", name))
+    if not tables and len(codes) >= 2:
+        result.facts.append(missing_table_fact("ptp", codes[:MAX_PAIR_CODES]))
     for code_a, code_b in combinations(codes[:MAX_PAIR_CODES], 2):
         for name in tables:
             edits = store.ptp_pair(code_a, code_b, dataset=name)
@@ -55,6 +58,9 @@ def pair_facts(store: ReferenceStore, codes: list[str], service_date: int | None
 def mue_facts(store: ReferenceStore, codes: list[str], units: list[int]) -> ExactResult:
     result = ExactResult()
     asked = max(units) if units and len(codes) == 1 else None
+    if codes and not loaded(store, "mue"):
+        result.facts.append(missing_table_fact("mue", codes))
+        return result
     for code in codes:
         limits = store.mue(code)
         for sourced in limits:

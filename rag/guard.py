@@ -1,7 +1,8 @@
 """Guards for every generator (extractive or LLM), run on the sentences before they reach anyone.
 
 - Code guard (:func:`guard_codes`): each code in an answer must exist in the reference data and appear in a
-  citation of its sentence. Unknown or ungrounded codes are removed and reported; deleted ones are flagged.
+  citation of its sentence. A sentence with an unknown or ungrounded code is removed whole (never shown with a hole
+  where its code was) and the code reported; deleted codes are flagged.
 - Claim guard (:func:`guard_claims`, also run by ``guard_codes(..., store=...)``): a sentence that says something
   about a pair (an edit exists, or none), a modifier indicator, a unit limit or a code's status must agree with
   the exact facts in the reference store, else the whole sentence is removed (issue 15, finding 4: "there is no
@@ -19,9 +20,6 @@ from dataclasses import dataclass, field
 from rag.answer import Citation, CodeCheck, Sentence
 from rag.codes import codes_in
 from rag.exact import format_date
-
-REMOVED = "[code removed]"
-
 
 @dataclass
 class Guarded:
@@ -42,17 +40,22 @@ def guard_codes(sentences: Sequence[Sentence], citations: Sequence[Citation],
     for sentence in sentences:
         text = sentence.text
         cited = [by_marker[m] for m in sentence.citations if m in by_marker]
+        unfounded = []
         for code in codes_in(text):
             status = result.checks.get(code) or check(code)
             result.checks[code] = status
             grounded = any(code in c.codes or code in c.snippet for c in cited)
-            if status.status == "unknown" or not grounded:
-                text = re.sub(rf"(?<![\w.]){re.escape(code)}(?![\w])", REMOVED, text)
-                result.removed.append(code)
+            # A row of the reference data may name a code of a set not loaded here (a deleted CPT code's HCPCS
+            # replacement without the HCPCS file): read from the cited row, it is the source's, not invented.
+            from_a_row = any(c.kind == "reference" and code in c.codes for c in cited)
+            if not grounded or (status.status == "unknown" and not from_a_row):
+                unfounded.append(code)
             elif status.status == "deleted" and "terminated" not in text:
                 text += f" (Note: {code} was terminated on {format_date(status.termination_date)}.)"
-        if text.replace(REMOVED, "").strip(" .,;:"):
-            result.sentences.append(sentence.model_copy(update={"text": text}))
+        if unfounded:  # the whole sentence goes: a sentence with a hole where its code was says nothing true
+            result.removed += unfounded
+            continue
+        result.sentences.append(sentence.model_copy(update={"text": text}))
     result.removed = list(dict.fromkeys(result.removed))
     return result
 

@@ -7,8 +7,12 @@ their own; the rest of the question is answered, or not, on its merits."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from rag.codes import codes_in
+
+if TYPE_CHECKING:
+    from rag.intents import Understood
 
 CLINICAL = re.compile(
     r"\b(should (?:my|the|this|a|our) (?:patient|pt|child|baby|mother|father|husband|wife)\b|"
@@ -41,3 +45,28 @@ def out_of_scope(question: str) -> bool:
     if INSTRUCTION.search(question) and not CODING.search(question) and not codes_in(question):
         return True  # nothing but an instruction to the assistant; one inside a coding question changes nothing
     return bool(CLINICAL.search(question)) and not CODING.search(question)
+
+
+# Where the official answer lives, by what the question was about, for an answer that has no source about it.
+COMPLIANCE = re.compile(r"\b(complian\w*|audit\w*|upcod\w*|fraud|abuse|overpay\w*|refund\w*|resubmit\w*|clon\w*|"
+                        r"attest\w*|signatures?|late entr\w*|addend\w*|every (?:new )?patient|always bill)\b", re.I)
+OFFICIAL_HOMES = {
+    "compliance": "the HHS-OIG General Compliance Program Guidance, your MAC's medical review pages and your "
+                  "compliance officer",
+    "coverage": "the Medicare Coverage Database (NCDs, and your MAC's LCDs and billing articles) at "
+                "https://www.cms.gov/medicare-coverage-database",
+    "guideline": "the CMS manuals (Pub. 100-04 for claims), the NCCI Policy Manual, the CPT book's guidelines and the "
+                 "ICD-10-CM Official Guidelines",
+}
+
+
+def no_source_text(understood: Understood) -> str:
+    """The honest answer when no source is about the question: what CasePilot lacks, and where the answer is."""
+    if COMPLIANCE.search(understood.question):
+        home = OFFICIAL_HOMES["compliance"]
+    elif "coverage" in understood.intents:
+        home = OFFICIAL_HOMES["coverage"]
+    else:
+        home = OFFICIAL_HOMES["guideline"]
+    return (f"CasePilot's sources do not cover this question, so I will not guess. The official answer lives in "
+            f"{home}.")

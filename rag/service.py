@@ -7,11 +7,12 @@ understand -> exact facts from the reference store -> (only if needed) hybrid re
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterator, Literal, Sequence
 
-from rag.answer import Answer, Citation, CodeCheck, CodeHit, PlanStep, Sentence
+from rag.answer import Answer, Citation, CodeCheck, CodeHit, PlanStep, SeeAlso, Sentence
 from rag.case2code import CodeSearch
 from rag.conversation import CLARIFY, Turn, in_context
 from rag.compose import CitationBook, attribute_citations, compose_extractive, last_sentence_end, render
@@ -19,10 +20,12 @@ from rag.coverage import CoverageFinder
 from rag.exact import ExactResult, mue_facts, pair_facts
 from rag.findings.codes import check_code, code_facts, listing_facts
 from rag.findings.common import Fact
-from rag.findings.modifiers import modifier_facts
+from rag.findings.missing import hcpcs_not_loaded, loaded, missing_table_fact
+from rag.findings_mpfs import mpfs_facts
+from rag.findings.modifiers import modifier_answer_facts
 from rag.guard import Guarded, guard_codes
-from rag.intents import UNIT_WORDS, Understood, understand
-from rag.scope import REFUSAL
+from rag.intents import HOW_TO, UNIT_WORDS, Understood, understand
+from rag.scope import REFUSAL, no_source_text
 from rag.providers.llm import Generator
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
@@ -34,6 +37,10 @@ from rag.which_code import WhichCode
 log = logging.getLogger(__name__)
 
 RETRIEVAL_INTENTS = {"modifier", "coverage", "guideline", "open"}
+FEE_SCHEDULE_WORDS = re.compile(r"\bglobal (?:period|days?|surgery|package)\b|\bpc/?tc\b|\bfee schedule\b|"
+                                r"\b(?:bilateral|assistant|co-?surgeon|team|multiple procedure) (?:indicator|surgery)\b",
+                                re.I)
+WEAK_CODE_MATCH = 0.6  # below this, a how-to question's code search found words, not the service or condition
 GeneratorName = Literal["extractive", "llm"]
 ABSTENTION = ("I could not find a reliable answer to this in CasePilot's reference sources, so I will not guess. "
               "Try naming the code, or check the official CMS or AMA source.")
@@ -77,6 +84,8 @@ class Prepared:
     abstain: bool
     timings: Timings
     clarify: bool = False
+    no_source: bool = False  # retrieval found passages, none about the question
+    see_also: list[SeeAlso] = field(default_factory=list)
 
 
 class QueryService:
@@ -133,8 +142,11 @@ class QueryService:
                 units = mue_facts(self.reference, procedures, asked_units)
                 exact.mue, facts = units.mue, facts + units.facts
                 plan.append(PlanStep(tool="units", why=f"MUE tables for {', '.join(procedures)}"))
+            if procedures and FEE_SCHEDULE_WORDS.search(question):
+                facts += self._fee_schedule_facts(procedures)
+                plan.append(PlanStep(tool="fee_schedule", why=f"MPFS indicators for {', '.join(procedures)}"))
             if "modifier" in intents:
-                facts += modifier_facts(self.reference, recognized.modifiers)
+                facts += modifier_answer_facts(self.reference, recognized.modifiers)
                 plan.append(PlanStep(tool="modifier", why="modifier guidance for "
                                      + (", ".join(recognized.modifiers) or "the modifier named")))
             if "coverage" in intents:  # the NCD, or the LCDs and articles (rag.coverage); policy ids are not codes
@@ -149,8 +161,12 @@ class QueryService:
                 if valid:
                     plan.append(PlanStep(tool="code_lookup", why=f"the code sets for {', '.join(valid)}"))
             answered_from_words = False
-            if not recognized.codes and ("which_code" in intents or UNIT_WORDS.search(question)):
+            if not recognized.codes and not recognized.modifiers and \
+                    ("which_code" in intents or UNIT_WORDS.search(question)):
                 found = self.which_code.answer(question)
+                if found.facts and "guideline" in intents and HOW_TO.search(question) and \
+                        found.match < WEAK_CODE_MATCH:
+                    found.facts = []  # "how do I code an uncertain diagnosis": a rule asked for, not a code
                 if found.facts:
                     facts += found.facts
                     answered_from_words = True
@@ -173,6 +189,11 @@ class QueryService:
             plan.append(PlanStep(tool="coverage" if "coverage" in intents else "retrieval",
                                  why="guideline and coverage passages (hybrid search)"))
         return Evidence(understood, facts, exact, checks, hits, service_date, plan=plan)
+
+    def _fee_schedule_facts(self, codes: Sequence[str]) -> list[Fact]:
+        if not loaded(self.reference, "mpfs"):
+            return [missing_table_fact("mpfs", codes)]
+        return [fact for code in codes for fact in mpfs_facts(self.reference, code)]
 
     def _weak(self, evidence: Evidence) -> bool:
         if evidence.checks and all(c.status == "unknown" for c in evidence.checks.values()):
@@ -203,8 +224,11 @@ class QueryService:
         if evidence.understood.intents == ["out_of_scope"] or self._weak(evidence):
             return Prepared(question, evidence, book, [], True, timings)
         with timings.measure("compose_ms"):
-            drafts = compose_extractive(question, evidence.facts, evidence.hits, list(evidence.checks), book)
-        return Prepared(question, evidence, book, drafts, False, timings)
+            composed = compose_extractive(context.question, evidence.facts, evidence.hits,
+                                          [*evidence.checks, *evidence.understood.recognized.modifiers], book)
+        if not composed.sentences:  # no source is about what was asked: say so, and where the answer lives
+            return Prepared(question, evidence, CitationBook(), [], True, timings, no_source=True)
+        return Prepared(question, evidence, book, composed.sentences, False, timings, see_also=composed.see_also)
 
     # ------------------------------------------------------------ answers
 
@@ -239,7 +263,8 @@ class QueryService:
         abstained = guarded is None or not guarded.sentences
         if abstained:
             refusal = evidence.understood.intents == ["out_of_scope"]
-            text = CLARIFY if prepared.clarify else REFUSAL if refusal else ABSTENTION
+            text = (CLARIFY if prepared.clarify else REFUSAL if refusal
+                    else no_source_text(evidence.understood) if prepared.no_source else ABSTENTION)
             sentences = notes or [Sentence(text=text)]
             checks = {**evidence.checks, **evidence.suggested}
         else:
@@ -248,7 +273,8 @@ class QueryService:
             checks = {**guarded.checks, **evidence.checks, **evidence.suggested}
         used_markers = {m for s in sentences for m in s.citations}
         prepared.timings.total()
-        return Answer(answer=render(sentences), sentences=sentences,
+        see_also = [] if abstained else prepared.see_also
+        return Answer(answer=render(sentences, see_also), sentences=sentences, see_also=see_also,
                       citations=[c for c in book.citations if c.marker in used_markers],
                       codes=list(checks.values()), intents=evidence.understood.intents, plan=evidence.plan,
                       abstained=abstained,
@@ -270,9 +296,10 @@ class QueryService:
                     named.append(suggestion)
                     evidence.suggested[suggestion] = self.check(suggestion, suggest=False)
             hint = f" Did you mean {_spoken_list(named)}?" if named else ""
-            notes.append(Sentence(text=f"Code {code} was not found in the reference data "
-                                       f"(CPT, HCPCS Level II, ICD-10-CM, NCCI tables).{hint}",
-                                  citations=list(dict.fromkeys(markers))))
+            unloaded = hcpcs_not_loaded(self.reference, code)
+            text = unloaded or (f"Code {code} was not found in the reference data "
+                                f"(CPT, HCPCS Level II, ICD-10-CM, NCCI tables).{hint}")
+            notes.append(Sentence(text=text, citations=[] if unloaded else list(dict.fromkeys(markers))))
         return notes
 
     def _code_citation(self, code: str) -> Citation | None:

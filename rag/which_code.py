@@ -46,6 +46,7 @@ class WhichCodeResult:
     codes: list[str] = field(default_factory=list)  # the codes the answer names, best first
     query: str = ""
     code_sets: list[str] | None = None
+    match: float = 0.0  # how well the lead code's descriptor matches the words (rag.case2code.descriptor_match)
 
 
 def _as_typed(question: str, words: str) -> str:
@@ -99,7 +100,7 @@ class WhichCode:
         matches = self.drugs.resolve(question)
         if not matches:
             return None
-        result = WhichCodeResult(query=matches[0].name, code_sets=["HCPCS"])
+        result = WhichCodeResult(query=matches[0].name, code_sets=["HCPCS"], match=1.0)
         match = matches[0]
         doses = parse_doses(question)
         candidates = [c for c in match.codes if c.active] or list(match.codes)
@@ -167,6 +168,7 @@ class WhichCode:
         if not best:
             return result
         lead = best[0]
+        result.match = descriptor_match(query, [describe(lead.fact)])
         facts, named_codes = self._lead_facts(query, lead)
         result.facts += facts
         result.codes += named_codes

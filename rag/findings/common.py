@@ -20,6 +20,7 @@ class Fact:
     text: str
     citation: Citation
     codes: tuple[str, ...] = ()
+    also: tuple[Citation, ...] = ()  # further rows the same sentence rests on (a list of LCDs, one row each)
 
     def __post_init__(self) -> None:
         # The fact's text is derived from the cited record, so every code it names is grounded there.

@@ -35,3 +35,34 @@ def modifier_facts(store: ReferenceStore, modifiers: list[str]) -> list[Fact]:
             facts.append(Fact(modifier_sentence(sourced),
                               code_citation(sourced, record.lay_description or describe(record)), (modifier,)))
     return facts
+
+
+def first_sentence(text: str) -> str:
+    from rag.compose import split_sentences
+
+    units = split_sentences(text or "")
+    return units[0] if units else (text or "").strip()
+
+
+def modifier_answer_facts(store: ReferenceStore, modifiers: list[str]) -> list[Fact]:
+    """One sentence per modifier for an answer: what it means and when it is used, from the project's guidance
+    (the HCPCS file's row where there is none). The full guidance stays on the modifier's page; pasted whole
+    into an answer it buries the answer."""
+    facts = []
+    for modifier in modifiers:
+        records = modifier_records(store, modifier)
+        if not records:
+            continue
+        sourced = records[0]
+        record = sourced.fact
+        if sourced.release.dataset != "modifiers":
+            text = modifier_sentence(sourced)
+        else:
+            meaning = first_sentence(record.lay_description).rstrip(".")
+            when = first_sentence(str(record.attributes.get("when_to_use") or "")).rstrip(".")
+            text = f"Modifier {record.code} ({record.short_description}): {meaning}."
+            if when:
+                text += f" Use it {when[0].lower()}{when[1:]}." if not when.lower().startswith(("use", "append")) \
+                    else f" {when}."
+        facts.append(Fact(text, code_citation(sourced, record.lay_description or describe(record)), (modifier,)))
+    return facts

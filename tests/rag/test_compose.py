@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from rag.answer import Sentence
-from rag.compose import (CitationBook, attribute_citations, best_sentences, compose_extractive, last_sentence_end,
-                         passage_citation, render, split_sentences)
+from rag.compose import (MAX_SUPPORTING, CitationBook, attribute_citations, best_sentences, compose_extractive,
+                         last_sentence_end, passage_citation, passage_units, render, split_sentences)
 from rag_helpers import fact, hit, reference_citation
 
 pytestmark = pytest.mark.unit
@@ -47,14 +47,19 @@ def test_render_appends_markers():
 
 # ---------------------------------------------------------------- sentences
 
-def test_split_sentences_splits_prose_and_list_items_and_drops_fragments():
+def test_split_sentences_splits_prose_and_list_items_and_drops_scraps():
     text = ("## Heading\nThe first sentence is long enough to keep. The second one is also long enough.\n"
             "- **A list item** that is long enough to be a unit\n- short\n1. A numbered item long enough to count")
-    units = split_sentences(text)
-    assert units == ["Heading"][:0] + ["The first sentence is long enough to keep.",
-                                       "The second one is also long enough.",
-                                       "A list item that is long enough to be a unit",
-                                       "A numbered item long enough to count"]
+    assert split_sentences(text) == ["The first sentence is long enough to keep.",
+                                     "The second one is also long enough.",
+                                     "A list item that is long enough to be a unit",
+                                     "A numbered item long enough to count"]
+
+
+def test_units_know_their_paragraph_and_whether_they_are_list_items():
+    units = passage_units("First paragraph sentence one is here. Sentence two is here too.\n\n"
+                          "The package includes:\n- preoperative visits after the decision;\nA closing sentence of prose.")
+    assert [(u.paragraph, u.list_item) for u in units] == [(0, False), (0, False), (1, False), (2, True), (2, False)]
 
 
 def test_best_sentences_pick_the_ones_about_the_question_in_original_order():
@@ -74,52 +79,98 @@ def test_best_sentences_prefer_sentences_naming_the_codes_asked_about():
         "Code 22514 is the lumbar kyphoplasty, reported once per level."]
 
 
-def test_a_lead_in_brings_the_list_after_it():
+def test_best_sentences_never_return_a_lead_in_or_a_sentence_pointing_back():
     text = ("Medicare pays one global fee for the surgical package.\nThe package includes:\n"
-            "- preoperative visits after the decision to operate;\n- the operation itself and local anesthesia;\n"
-            "- postoperative visits related to recovery;\n- supplies, except those paid separately;\n"
-            "- miscellaneous services such as dressing changes.\nUnrelated closing words are written here.")
-    chosen = best_sentences("What does the global surgical package include?", text, [], 2)
-    assert chosen[1] == "The package includes:"
-    assert "postoperative visits related to recovery;" in chosen
-    assert len(chosen) == 6 and "Unrelated" not in " ".join(chosen)
-
-
-def test_best_sentences_falls_back_to_the_first_sentence_when_nothing_overlaps():
-    text = "Completely unrelated words live here together. Another sentence of nothing in common."
-    assert best_sentences("kyphoplasty", text, [], 2) == ["Completely unrelated words live here together."]
+            "- preoperative visits after the decision to operate;\n"
+            "This means the package includes postoperative visits too.")
+    chosen = best_sentences("What does the global surgical package include?", text, [], 3)
+    assert chosen == ["Medicare pays one global fee for the surgical package."]
 
 
 # ---------------------------------------------------------------- composing
 
-def test_facts_come_first_then_passages_each_with_its_marker():
+GLOBAL_90 = ("A major surgery with global indicator 090 has a 92-day global period: the day before, the day of "
+             "surgery and 90 days after it. A total knee arthroplasty is a typical 090 procedure. Related visits "
+             "in those 92 days are part of the global fee.")
+ROUTINE_PHYSICAL = ("Medicare does not cover routine physical examinations. A preventive visit is covered only as "
+                    "the IPPE or the annual wellness visit.")
+
+
+def test_facts_answer_first_then_supporting_sentences_about_the_question():
     book = CitationBook()
     facts = [fact("CPT 22514: lumbar kyphoplasty.", codes=("22514",))]
     hits = [hit("Kyphoplasty needs documented failure of conservative care for six weeks.", doc_id="lcd")]
-    sentences = compose_extractive("kyphoplasty coverage 22514", facts, hits, ["22514"], book)
+    sentences = compose_extractive("kyphoplasty coverage 22514", facts, hits, ["22514"], book).sentences
     assert sentences[0].text == "CPT 22514: lumbar kyphoplasty." and sentences[0].citations == [1]
     assert sentences[1].citations == [2] and "conservative care" in sentences[1].text
     assert [c.kind for c in book.citations] == ["reference", "passage"]
+
+
+def test_a_guideline_answer_opens_with_the_sections_direct_answer_even_when_another_sentence_overlaps_more():
+    book = CitationBook()
+    hits = [hit(GLOBAL_90, section="Global period of a major surgery: 90 days", doc_id="gs")]
+    sentences = compose_extractive("What is the global period for a total knee arthroplasty?", [], hits, [],
+                                   book).sentences
+    assert sentences[0].text.startswith("A major surgery with global indicator 090 has a 92-day global period")
+    assert len(sentences) <= 1 + MAX_SUPPORTING
+
+
+def test_a_passage_not_about_the_question_is_neither_quoted_nor_the_answer():
+    book = CitationBook()
+    hits = [hit(ROUTINE_PHYSICAL, similarity=0.62, section="Routine physicals", doc_id="rp"),
+            hit("Kyphoplasty is covered by the MACs' LCDs for painful osteoporotic fractures; there is no NCD.",
+                similarity=0.58, section="Kyphoplasty coverage", doc_id="va")]
+    composed = compose_extractive("Does Medicare cover kyphoplasty?", [], hits, [], book)
+    assert composed.sentences[0].text.startswith("Kyphoplasty is covered")
+    assert all("routine" not in s.text.lower() for s in composed.sentences)
+    assert composed.see_also == []  # the routine-physical section is not about kyphoplasty either
+
+
+def test_nothing_about_the_question_gives_no_sentences():
+    composed = compose_extractive("Does Medicare cover kyphoplasty?", [],
+                                  [hit(ROUTINE_PHYSICAL, section="Routine physicals")], [], CitationBook())
+    assert composed.sentences == []
+
+
+def test_at_most_three_supporting_sentences_no_duplicates_and_other_sections_as_see_also():
+    book = CitationBook()
+    text = ("Modifier 59 marks a distinct procedural service on the same day. "
+            "Modifier 59 is used only when no more specific X modifier describes the service. "
+            "Modifier 59 marks a distinct procedural service on the same day! "
+            "A separate site or a separate session supports modifier 59. "
+            "Documentation must show the distinct modifier 59 service. "
+            "Payers audit modifier 59 often.")
+    hits = [hit(text, section="Modifier 59", doc_id="a"),
+            hit("Modifier 59 and XS differ: XS names a separate structure for the distinct service.",
+                section="59 versus XS", doc_id="b", similarity=0.58)]
+    composed = compose_extractive("When do I use modifier 59?", [], hits, ["59"], book)
+    texts = [s.text for s in composed.sentences]
+    assert texts[0] == "Modifier 59 marks a distinct procedural service on the same day."
+    assert len(texts) == 1 + MAX_SUPPORTING and len(set(t.rstrip(".!") for t in texts)) == len(texts)
+    assert all(s.citations for s in composed.sentences)
+    quoted = {c.locator for c in book.citations}
+    assert all(f"section {item.title}" not in quoted for item in composed.see_also)
+
+
+def test_see_also_names_relevant_sections_that_were_not_quoted():
+    hits = [hit(GLOBAL_90, section="Global period of a major surgery: 90 days", doc_id="a"),
+            hit("A minor procedure has a global period of 0 or 10 days and no preoperative day.",
+                section="Global period of a minor procedure: 0 or 10 days", doc_id="b", similarity=0.59)]
+    composed = compose_extractive("global period 090 major surgery days", [], hits, [], CitationBook())
+    quoted_sections = {s.citations[0] for s in composed.sentences}
+    assert quoted_sections == {1}
+    assert [item.title for item in composed.see_also] == ["Global period of a minor procedure: 0 or 10 days"]
+    assert render(composed.sentences, composed.see_also).endswith(
+        "\nSee also: Global period of a minor procedure: 0 or 10 days.")
 
 
 def test_passages_much_less_similar_than_the_best_are_not_quoted():
     book = CitationBook()
     hits = [hit("Modifier 59 marks a distinct procedural service on the same day.", similarity=0.70, doc_id="a"),
             hit("Telehealth place of service codes are 02 and 10 for patients.", similarity=0.40, doc_id="b")]
-    sentences = compose_extractive("When do I use modifier 59?", [], hits, [], book)
+    sentences = compose_extractive("When do I use modifier 59?", [], hits, ["59"], book).sentences
     assert [c.locator for c in book.citations] == ["section A section"]
     assert all("Telehealth" not in s.text for s in sentences)
-
-
-def test_no_more_than_three_passages_and_two_with_facts():
-    hits = [hit(f"Modifier 59 sentence number {i} about distinct services.", doc_id=f"d{i}", title=f"Doc {i}")
-            for i in range(6)]
-    alone = CitationBook()
-    compose_extractive("modifier 59 distinct", [], hits, [], alone)
-    assert len(alone.citations) == 3
-    with_facts = CitationBook()
-    compose_extractive("modifier 59 distinct", [fact("Modifier 59: distinct service.")], hits, [], with_facts)
-    assert len([c for c in with_facts.citations if c.kind == "passage"]) == 2
 
 
 # ---------------------------------------------------------------- generated sentences (LLM path)
