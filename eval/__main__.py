@@ -1,6 +1,7 @@
 """python -m eval: run question sets and write a report, or gate a build against the baseline.
 
     python -m eval run  --sets core,extended|all [--data-dir DIR] [--out eval/reports/NAME] [--sample 500]
+                        [--generators extractive,llm] [--no-baselines]
     python -m eval gate [--data-dir DIR] [--baseline FILE] [--update-baseline]
     python -m eval generate --out DIR [--sample 500] [--seed N]
 
@@ -25,6 +26,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from eval.data import REPO, active_releases, build_data_dir, open_casepilot, shared_data_dir  # noqa: E402
 
 log = logging.getLogger("eval")
+GENERATORS = ("extractive", "llm")
 
 
 def _data_dir(args, tmp: list) -> Path:
@@ -36,12 +38,26 @@ def _data_dir(args, tmp: list) -> Path:
     return build_data_dir(Path(folder.name), with_shared=True, shared=getattr(args, "shared", None))
 
 
+def usable_generators(requested: str, service) -> tuple[list[str], dict[str, str]]:
+    """The generators to run, in the order asked, and why any was left out. The llm generator needs an LLM
+    endpoint (CASEPILOT_LLM_BASE_URL); without one it is skipped, and extractive runs if nothing else is left."""
+    names = list(dict.fromkeys(n.strip() for n in requested.split(",") if n.strip()))
+    unknown = [n for n in names if n not in GENERATORS]
+    if unknown:
+        raise SystemExit(f"unknown generator(s) {', '.join(unknown)}; choose from {', '.join(GENERATORS)}")
+    skipped = {}
+    if "llm" in names and service.generator is None:
+        skipped["llm"] = "no LLM generator is configured (set CASEPILOT_LLM_BASE_URL): the llm column is skipped"
+        names.remove("llm")
+    return names or ["extractive"], skipped
+
+
 def cmd_run(args) -> int:
     from tqdm import tqdm
 
     from eval.generate import generate
     from eval.report import write_report
-    from eval.runner import GENERATED_SETS, Runner, read_items, resolve_sets, summarize
+    from eval.runner import DESCRIPTION_SETS, GENERATED_SETS, Runner, read_items, resolve_sets, summarize
 
     started = time.perf_counter()
     out = Path(args.out)
@@ -63,31 +79,44 @@ def cmd_run(args) -> int:
     casepilot = open_casepilot(data_dir, mode=args.mode)
     service = casepilot.services().query
     try:
+        generators, skipped = usable_generators(args.generators, service)
+        for reason in skipped.values():
+            print(reason, file=sys.stderr)
         scorer = None
         if not args.no_ragas:
             from eval.ragas_eval import RagasScorer, available
 
             if available():
-                llm = service.settings.llm_base_url if args.generator == "llm" or args.llm_judge else None
+                llm = service.settings.llm_base_url if generators[0] == "llm" or args.llm_judge else None
                 scorer = RagasScorer(embedder=service.retriever.embedder if service.retriever else None,
                                      llm_base_url=llm, llm_model=service.settings.llm_model,
                                      llm_api_key=service.settings.llm_api_key)
             else:
                 log.warning("ragas is not installed (pip install -e '.[eval]'): ragas metrics skipped")
-        runner = Runner(service, scorer, generator=args.generator)
-        total = sum(len(v) for v in sets.values())
+        runner = Runner(service, scorer, generator=generators[0])
+        questions = sum(len(v) for k, v in sets.items() if k not in DESCRIPTION_SETS)
+        total = sum(len(v) for v in sets.values()) + questions * (len(generators) - 1 + (not args.no_baselines))
         with tqdm(total=total, desc="eval", unit="q", file=sys.stderr) as bar:
             def progress(name):
                 bar.set_postfix_str(name)
                 bar.update(1)
 
             results = runner.run(sets, progress=progress)
-        summary = summarize(results)
+            # the other generators answer the same questions; ranking and description sets do not depend on them
+            per_generator = {generators[0]: results} | {
+                name: Runner(service, generator=name).run(sets, progress, with_retrieval=False, questions_only=True)
+                for name in generators[1:]}
+            baselines = {} if args.no_baselines else runner.run_baselines(sets, progress)
+        summary = summarize(results, baselines, per_generator if len(per_generator) > 1 else None)
         meta = {"name": out.name, "sets": args.sets, "set_sizes": {k: len(v) for k, v in sets.items()},
-                "data_dir": str(data_dir), "generator": args.generator, "mode": args.mode or "hybrid",
+                "data_dir": str(data_dir), "generator": generators[0], "generators": generators,
+                "skipped_generators": skipped, "mode": args.mode or "hybrid",
                 "sample": args.sample, "seed": args.seed, "releases": active_releases(data_dir),
                 "seconds": time.perf_counter() - started}
-        write_report(out, results, summary, meta)
+        extra = {f"results_{name}": rows for name, rows in per_generator.items() if name != generators[0]}
+        if baselines:
+            extra["baselines"] = [{"baseline": name, **row} for name, rows in baselines.items() for row in rows]
+        write_report(out, results, summary, meta, extra)
     finally:
         casepilot.close()
         for folder in tmp:
@@ -142,7 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=20260402)
     run.add_argument("--no-ragas", action="store_true")
     run.add_argument("--llm-judge", action="store_true", help="also ragas LLM metrics (needs CASEPILOT_LLM_BASE_URL)")
-    run.add_argument("--generator", choices=("extractive", "llm"), default="extractive")
+    run.add_argument("--generators", default="extractive",
+                     help="comma-separated, each run on the question sets: extractive, llm (needs an LLM endpoint); "
+                          "the first is the report's main run")
+    run.add_argument("--no-baselines", action="store_true", help="skip the echo and top-passage baselines")
     run.add_argument("--mode", choices=("hybrid", "dense", "sparse"), help="retrieval mode (ablation)")
     gate = sub.add_parser("gate", help="quick regression check against eval/reports/baseline/summary.json")
     gate.add_argument("--data-dir", type=Path)

@@ -11,8 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from eval.answer_metrics import first_named_code
 from rag.answer import Answer
-from rag.codes import codes_in, find_modifiers
 from rag.conversation import CLARIFY, Turn
 from rag.scope import REFUSAL
 
@@ -43,9 +43,9 @@ def score(item: dict, answer: Answer) -> CoderResult:
     else:
         expected = item.get("expect_first_code")
         if expected:
-            named = find_modifiers(first) if len(expected) == 2 else codes_in(first)  # modifiers are not codes
-            if not named or named[0].upper() != expected.upper():
-                failures.append(f"first code {named[0] if named else None} != {expected}")
+            named = first_named_code(first, expected)
+            if named is None or named.upper() != expected.upper():
+                failures.append(f"first code {named} != {expected}")
         status = item.get("expect_status")
         if status:
             code = (item.get("expect_first_code") or (item.get("expected_codes") or [""])[0]).upper()

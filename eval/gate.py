@@ -4,9 +4,12 @@ The gate runs eval/sets/core.jsonl through the service (retrieval ranking + ask,
 a headline metric is worse than eval/reports/baseline/summary.json by more than its tolerance:
 
 - higher-is-better metrics (hit@5, MRR, exact-intent accuracy, expected-fact recall, refusal accuracy,
-  citation precision): may drop by at most ``TOLERANCE`` = 0.05 (5 percentage points, absolute);
-- lower-is-better safety metrics (invented-code rate, ungrounded-code rate): may rise by at most
-  ``SAFETY_TOLERANCE`` = 0.01; false-refusal rate: by at most ``TOLERANCE``.
+  citation precision, direct-answer accuracy, sentence precision): may drop by at most ``TOLERANCE`` = 0.05
+  (5 percentage points, absolute);
+- lower-is-better metrics (invented-code, ungrounded-code, fragment, duplicate and false-statement rates): may
+  rise by at most ``SAFETY_TOLERANCE`` = 0.01; the false-refusal rate by at most ``TOLERANCE``.
+
+A metric the baseline does not name is not compared (a baseline written before the metric existed).
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from eval.runner import Runner, read_items, summarize
 TOLERANCE = 0.05
 SAFETY_TOLERANCE = 0.01
 GATE_SET = "core"
-HIGHER_IS_BETTER = ("hit@5", "mrr", "exact_intent_accuracy", "fact_recall", "refusal_accuracy", "citation_precision")
+HIGHER_IS_BETTER = ("hit@5", "mrr", "exact_intent_accuracy", "fact_recall", "refusal_accuracy", "citation_precision",
+                    "direct_answer_accuracy", "sentence_precision")
 LOWER_IS_BETTER = {"invented_code_rate": SAFETY_TOLERANCE, "ungrounded_code_rate": SAFETY_TOLERANCE,
-                   "false_refusal_rate": TOLERANCE}
+                   "false_refusal_rate": TOLERANCE, "fragment_rate": SAFETY_TOLERANCE, "duplicate_rate": SAFETY_TOLERANCE,
+                   "false_statement_rate": SAFETY_TOLERANCE}
 GATED = HIGHER_IS_BETTER + tuple(LOWER_IS_BETTER)
 
 

@@ -6,10 +6,32 @@ import json
 from pathlib import Path
 from typing import Sequence
 
+from eval.baselines import LABELS
+
 # Published LLM-without-retrieval baseline: GPT-4 exact match when asked for the code from its description
 # (Soroush et al., "Large Language Models Are Poor Medical Coders", NEJM AI 2024).
 GPT4_BASELINE = {"CPT": 0.498, "ICD10CM": 0.339}
 GPT4_SOURCE = "Soroush et al., NEJM AI 2024 (GPT-4, no retrieval, description -> code exact match)"
+
+# Answer-level metrics (eval/answer_metrics.py): key, label, one-line definition.
+ANSWER_LEVEL = (
+    ("direct_answer_accuracy", "Direct-answer accuracy",
+     "the first sentence holds the expected code (first code named) or fact; abstains or asks back when it should"),
+    ("sentence_precision", "Sentence precision",
+     "sentences citing a supporting source or stating an expected fact/code, of all sentences (answered items)"),
+    ("fragment_rate", "Fragment rate",
+     "sentences that cannot stand alone: lead-in ':', list item, lower-case or anaphoric start, open bracket, "
+     "< 4 words"),
+    ("duplicate_rate", "Duplicate rate",
+     "sentences repeating an earlier one of the answer (same normalised text, or word Jaccard >= 0.8)"),
+    ("abstention_precision", "Abstention precision", "abstentions on items that must be declined, of all abstentions"),
+    ("abstention_recall", "Abstention recall", "must-decline items (must_abstain, expect_refusal) that abstained"),
+    ("false_statement_rate", "False-statement rate",
+     "sentences contradicting the reference data: deleted code called current, valid code called deleted, "
+     "\"no edit\" for an edited pair"),
+)
+ANSWER_COLUMNS = ("direct_answer_accuracy", "sentence_precision", "fragment_rate", "duplicate_rate",
+                  "false_statement_rate")
 
 
 def _fmt(value, percent: bool = True) -> str:
@@ -41,6 +63,7 @@ def headline_rows(summary: dict) -> list[tuple[str, str, str]]:
         ("Refusal accuracy", _fmt(h["refusal_accuracy"]), f"{h['refusal_items']} must-refuse / not-found items"),
         ("False-refusal rate", _fmt(h["false_refusal_rate"]), "answerable items the service declined"),
         ("Intent routing accuracy", _fmt(h["intent_routing_accuracy"]), "labelled intent among the routed ones"),
+        *answer_level_rows(h),
         ("ragas context recall (non-LLM)", _fmt(ragas.get("non_llm_context_recall")), "NonLLMContextRecall"),
         ("ragas context precision (non-LLM)", _fmt(ragas.get("non_llm_context_precision")),
          "NonLLMContextPrecisionWithReference"),
@@ -72,6 +95,69 @@ def headline_rows(summary: dict) -> list[tuple[str, str, str]]:
     return rows
 
 
+def answer_level_rows(h: dict) -> list[tuple[str, str, str]]:
+    """The answer-level metrics for the headline table, each with its definition and how many it pooled."""
+    counts = {
+        "direct_answer_accuracy": f"{h.get('direct_answer_items', 0)} items",
+        "sentence_precision": f"{h.get('precision_items', 0)} items",
+        "fragment_rate": f"{h.get('answers_with_fragments', 0)} answers with one; "
+                         f"{h.get('answer_sentences', 0)} sentences",
+        "duplicate_rate": f"{h.get('answers_with_duplicates', 0)} answers with one",
+        "abstention_precision": f"{h.get('abstentions', 0)} abstentions",
+        "abstention_recall": f"{h.get('must_abstain_items', 0)} must-decline items",
+        "false_statement_rate": f"{h.get('false_statements', 0)} false sentences",
+    }
+    return [(label, _fmt(h.get(key)), f"{definition} ({counts[key]})") for key, label, definition in ANSWER_LEVEL]
+
+
+def comparison_table(columns: dict[str, dict]) -> list[str]:
+    """Metric x system (CasePilot, a generator, a baseline): the answer-level metrics side by side."""
+    lines = ["| metric | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for key, label, _ in ANSWER_LEVEL:
+        lines.append(f"| {label} | " + " | ".join(_fmt(c.get(key)) for c in columns.values()) + " |")
+    lines.append("| answers / sentences | " + " | ".join(
+        f"{c.get('answers', 0)} / {c.get('answer_sentences', 0)}" for c in columns.values()) + " |")
+    return lines
+
+
+def answer_level_sections(summary: dict, meta: dict) -> list[str]:
+    lines: list[str] = []
+    baselines = summary.get("baselines") or {}
+    if baselines:
+        lines += ["## Answer level: CasePilot beside two baselines", "",
+                  "Same metrics, same items. Echo: the question repeated as the answer. Top passage: the text of "
+                  "the retriever's top passage, every sentence citing it.", ""]
+        columns = {"CasePilot": summary["headline"]} | {LABELS.get(k, k): v for k, v in baselines.items()}
+        lines += comparison_table(columns) + [""]
+    generators = summary.get("generators") or {}
+    skipped = meta.get("skipped_generators") or {}
+    if generators or skipped:
+        lines += ["## Answer level per generator", ""]
+        if generators:
+            lines += comparison_table(generators)
+            lines.append("| answers written by | " + " | ".join(
+                ", ".join(f"{k} {v}" for k, v in g.get("answered_by", {}).items()) or "n/a"
+                for g in generators.values()) + " |")
+        lines += [f"- {name}: {reason}" for name, reason in skipped.items()] + [""]
+    lines += ["Definitions:", ""] + [f"- {label}: {definition}." for _, label, definition in ANSWER_LEVEL] + [""]
+    per_coder = summary.get("per_coder_intent") or {}
+    for title, rows in (("intent", summary["per_intent"]), ("set", summary["per_set"]), ("coder intent", per_coder)):
+        if rows:
+            lines += per_group_table(title, rows)
+    return lines
+
+
+def per_group_table(title: str, rows: dict[str, dict]) -> list[str]:
+    labels = {key: label for key, label, _ in ANSWER_LEVEL}
+    lines = [f"## Answer level per {title}", "",
+             f"| {title} | answers | " + " | ".join(labels[k].lower() for k in ANSWER_COLUMNS) + " |",
+             "|---" * (len(ANSWER_COLUMNS) + 2) + "|"]
+    for name, row in rows.items():
+        lines.append(f"| {name} | {row.get('answers', 0)} | " + " | ".join(_fmt(row.get(k)) for k in ANSWER_COLUMNS)
+                     + " |")
+    return lines + [""]
+
+
 def markdown(summary: dict, meta: dict) -> str:
     lines = [f"# CasePilot evaluation: {meta.get('name', '')}", ""]
     lines.append(f"- sets: {', '.join(f'{k} ({v})' for k, v in meta.get('set_sizes', {}).items())}")
@@ -82,6 +168,7 @@ def markdown(summary: dict, meta: dict) -> str:
     lines += ["", "## Headline", "", "| metric | value | notes |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in headline_rows(summary)]
     lines += ["", f"GPT-4 baseline: {GPT4_SOURCE}.", ""]
+    lines += answer_level_sections(summary, meta)
     lines += ["## Per intent", "", "| intent | items | hit@5 | MRR | fact recall | exact acc. | refusal ok | p50 ms | p95 ms |",
               "|---|---|---|---|---|---|---|---|---|"]
     for intent, row in summary["per_intent"].items():
@@ -151,10 +238,14 @@ def plots(summary: dict, results: Sequence[dict], out: Path) -> list[Path]:
     return written
 
 
-def write_report(out: Path, results: Sequence[dict], summary: dict, meta: dict) -> Path:
+def write_report(out: Path, results: Sequence[dict], summary: dict, meta: dict,
+                 extra: dict[str, Sequence[dict]] | None = None) -> Path:
+    """``extra``: more rows to keep beside results.json, as NAME.json (another generator's run, the baselines)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+    for name, rows in (extra or {}).items():
+        (out / f"{name}.json").write_text(json.dumps(rows, indent=1, default=str), encoding="utf-8")
     (out / "summary.json").write_text(json.dumps({"meta": meta, **summary}, indent=1, default=str), encoding="utf-8")
     (out / "summary.md").write_text(markdown(summary, meta), encoding="utf-8")
     plots(summary, results, out)

@@ -2,7 +2,8 @@
 
 Two kinds of set:
 - question sets (core, extended, ptp_gen, mue_gen): each question goes through ``QueryService.ask`` (the
-  product path) and, separately, through the retriever at k=10 for ranking metrics;
+  product path, with the item's earlier turns when it has a ``history``) and, separately, through the retriever at
+  k=10 for ranking metrics; every answer is also scored as a coder reads it (eval/answer_metrics.py);
 - description-to-code sets (hcpcs_desc, icd10cm_desc): the descriptor goes through
   ``QueryService.search_codes`` and the top hit is compared with the code.
 """
@@ -14,10 +15,14 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
+from eval import answer_metrics as A
 from eval import metrics as M
+from eval.baselines import score_baselines
+from eval.coder import history_turns
 from eval.data import CORPORA, SETS_DIR
 
 log = logging.getLogger("eval")
@@ -194,6 +199,27 @@ class Runner:
                 valid.append(mention.code)
         return list(dict.fromkeys(valid)) + understood.recognized.modifiers
 
+    def code_status(self, code: str) -> str:
+        from rag.findings.codes import check_code
+
+        return check_code(self.service.reference, code).status
+
+    def pair_edited(self, code_a: str, code_b: str) -> bool:
+        """An edit in force today pairs the codes in a loaded PTP table (the product reports an edit that is not
+        in force on the date of service as an edit, never as "no edit")."""
+        from rag.stores.schema import DATASETS
+
+        store = self.service.reference
+        today = int(date.today().strftime("%Y%m%d"))
+        tables = [name for name in store.releases() if DATASETS[name].kind == "ptp"]
+        return any(s.fact.active_on(today) for table in tables for s in store.ptp_pair(code_a, code_b, table))
+
+    def answer_level(self, item: dict, answer) -> dict:
+        plain = A.PlainAnswer(sentences=[(s.text, s.citations) for s in answer.sentences],
+                              citation_ids={c.marker: self.contexts.citation_id(c) for c in answer.citations},
+                              abstained=answer.abstained)
+        return A.score_answer(item, plain, self.code_status, self.pair_edited)
+
     def retrieve_ids(self, question: str) -> tuple[list[str], list, float]:
         retriever = self.service.retriever
         if retriever is None:
@@ -209,12 +235,14 @@ class Runner:
         from rag.service import QuestionError
 
         result = {"set": set_name, "id": item["id"], "intent": item["intent"], "question": item["question"],
-                  "must_abstain": bool(item["must_abstain"])}
+                  "must_abstain": bool(item["must_abstain"]), "generator": self.generator}
+        if item.get("coder_intent"):
+            result["coder_intent"] = item["coder_intent"]
         expected_passages = [i for i in item["supporting_ids"] if i.split(":", 1)[0] in self.passage_sources]
         # The product path first, so its latency includes the query embedding (the retriever caches it).
         started = time.perf_counter()
         try:
-            answer = self.service.ask(item["question"], generator=self.generator)
+            answer = self.service.ask(item["question"], generator=self.generator, history=history_turns(item))
         except QuestionError as error:
             result.update(error=str(error), latency_ms=(time.perf_counter() - started) * 1000)
             return result
@@ -231,8 +259,9 @@ class Runner:
         result.update(
             answer=answer.answer, abstained=answer.abstained, predicted_intents=list(answer.intents),
             citation_ids=cited_ids, latency_ms=round(latency, 2), timings_ms=answer.timings_ms,
-            removed_codes=list(answer.removed_codes),
+            removed_codes=list(answer.removed_codes), generated_by=answer.generator,
         )
+        result["answer_level"] = self.answer_level(item, answer)
         facts = item["expected_facts"]
         result["facts_found"] = M.fact_presence(answer.answer, facts)
         result["fact_recall"] = M.fact_recall(answer.answer, facts)
@@ -296,9 +325,13 @@ class Runner:
         return result
 
     def run(self, sets: dict[str, list[dict]], progress: Callable[[str], None] | None = None,
-            with_retrieval: bool = True) -> list[dict]:
+            with_retrieval: bool = True, questions_only: bool = False) -> list[dict]:
+        """Every item of every set; ``questions_only`` leaves the description-to-code sets out (they do not
+        depend on the generator)."""
         results = []
         for name, items in sets.items():
+            if questions_only and name in DESCRIPTION_SETS:
+                continue
             for item in items:
                 if name in DESCRIPTION_SETS:
                     results.append(self.run_description(item, name))
@@ -308,6 +341,13 @@ class Runner:
                     progress(name)
         return results
 
+    def run_baselines(self, sets: dict[str, list[dict]],
+                      progress: Callable[[str], None] | None = None) -> dict[str, list[dict]]:
+        """The echo and top-passage baselines (eval/baselines.py) on the question sets."""
+        questions = {name: items for name, items in sets.items() if name not in DESCRIPTION_SETS}
+        return score_baselines(questions, getattr(self.service, "retriever", None), Contexts.hit_id,
+                               self.code_status, self.pair_edited, progress)
+
 
 # ---------------------------------------------------------------- summary
 
@@ -316,7 +356,21 @@ def _mean_of(results: Iterable[dict], key: Callable[[dict], float | None]) -> fl
     return M.mean(key(r) for r in results)
 
 
-def summarize(results: Sequence[dict]) -> dict:
+def answer_level(rows: Iterable[dict]) -> dict:
+    """The pooled answer-level metrics (eval/answer_metrics.py) of the rows that were answered."""
+    return A.summarize([r["answer_level"] for r in rows if "answer_level" in r])
+
+
+def answer_level_by(rows: Sequence[dict], key: str) -> dict[str, dict]:
+    """Answer-level metrics per value of ``key`` (set, intent, coder_intent), rows lacking it left out."""
+    groups = dict.fromkeys(r[key] for r in rows if r.get(key))
+    return {group: answer_level(r for r in rows if r.get(key) == group) for group in groups}
+
+
+def summarize(results: Sequence[dict], baselines: Mapping[str, Sequence[dict]] | None = None,
+              generators: Mapping[str, Sequence[dict]] | None = None) -> dict:
+    """``results``: the product's rows; ``baselines``: baseline name -> rows (eval/baselines.py), scored on the
+    items the product answered; ``generators``: generator name -> rows of the same sets, for a side-by-side."""
     questions = [r for r in results if r.get("intent") != "description_to_code" and "answer" in r]
     retrieval = [r for r in questions if "retrieval" in r]
     exact = [r for r in questions if "exact_correct" in r]
@@ -353,6 +407,7 @@ def summarize(results: Sequence[dict]) -> dict:
                                           lambda r: r["answer_context"]["recall"]),
         "latency_p50_ms": M.percentile(latencies, 50),
         "latency_p95_ms": M.percentile(latencies, 95),
+        **answer_level(questions),
     }
     ragas_rows = [r["ragas"] for r in questions if r.get("ragas")]
     if ragas_rows:
@@ -384,6 +439,7 @@ def summarize(results: Sequence[dict]) -> dict:
             "exact_accuracy": M.mean(float(r["exact_correct"]) for r in rows if "exact_correct" in r),
             "refusal_correct": M.mean(float(r["refusal_correct"]) for r in rows),
             "latency_p50_ms": M.percentile(lat, 50), "latency_p95_ms": M.percentile(lat, 95),
+            **answer_level(rows),
         }
     per_set = {}
     for set_name in dict.fromkeys(r["set"] for r in results):
@@ -394,10 +450,27 @@ def summarize(results: Sequence[dict]) -> dict:
                 "hit@5": _mean_of([r for r in rows if "retrieval" in r], lambda r: r["retrieval"]["hit@5"]),
                 "exact_accuracy": M.mean(float(r["exact_correct"]) for r in rows if "exact_correct" in r),
                 "fact_recall": _mean_of(rows, lambda r: r["fact_recall"]),
+                **answer_level(rows),
             }
     hit_curve = {k: _mean_of(retrieval, lambda r, k=k: float(_hit_at(r, k))) for k in range(1, RETRIEVAL_K + 1)}
+    answered = {(r["set"], r["id"]) for r in questions}
     return {"headline": headline, "description_to_code": description, "per_intent": per_intent,
-            "per_set": per_set, "hit_curve": hit_curve, "errors": sum(1 for r in results if "error" in r)}
+            "per_set": per_set, "per_coder_intent": answer_level_by(questions, "coder_intent"),
+            "baselines": {name: answer_level(r for r in rows if (r["set"], r["id"]) in answered)
+                          for name, rows in (baselines or {}).items()},
+            "generators": {name: {**answer_level(rows), "answered_by": _answered_by(rows)}
+                           for name, rows in (generators or {}).items()},
+            "hit_curve": hit_curve, "errors": sum(1 for r in results if "error" in r)}
+
+
+def _answered_by(rows: Sequence[dict]) -> dict[str, int]:
+    """Which generator wrote the answers that were not abstentions (the service falls back to extractive when
+    the LLM fails, so an "llm" column may hold extractive answers)."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        if "generated_by" in row and not row["abstained"]:
+            counts[row["generated_by"]] = counts.get(row["generated_by"], 0) + 1
+    return counts
 
 
 def _hit_at(result: dict, k: int) -> bool:

@@ -91,6 +91,7 @@ def split_sentences(text: str) -> list[str]:
 MAX_SUPPORTING = 3  # supporting sentences after the direct answer
 SUPPORTING_WITH_FACTS = 2  # passage sentences after exact facts
 MAX_SEE_ALSO = 3
+OPENING_BONUS = 3.0
 CODE_KINDS = {"code", "modifier"}
 
 
@@ -159,7 +160,11 @@ def compose_extractive(question: str, facts: Sequence[Fact], hits: Sequence[Hit]
     topic = Topic.of(question, codes)
     best = max((h.similarity for h in hits), default=0.0)
     relevant = [h for h in hits if h.similarity >= best - RELEVANCE_MARGIN]
-    about = [h for h in relevant if topic.passage_is_about(f"{h.passage.title} {h.passage.section} {h.passage.text}")]
+    # The topic decides what is quoted; similarity only orders. A passage about the question but well below the
+    # best one in similarity still answers when nothing closer is about it.
+    about = [h for h in hits if topic.passage_is_about(f"{h.passage.title} {h.passage.section} {h.passage.text}")]
+    if any(h in relevant for h in about):
+        about = [h for h in about if h in relevant]
     about.sort(key=lambda h: -(h.similarity + 0.15 * _heading_share(topic, h)))
     quoted: list[Hit] = []
     if not facts and about:
@@ -183,7 +188,8 @@ def compose_extractive(question: str, facts: Sequence[Fact], hits: Sequence[Hit]
         skip = _lead_unit(hit, question, codes) if is_lead else None
         for score, unit in _supporting(question, hit, topic, codes, skip, is_lead):
             if not facts or topic.sentence_is_about(unit.text):
-                candidates.append((score - rank * 0.5, rank, unit, hit))
+                opens_section = unit.index == 0 and bool(hit.passage.section)  # the section's direct answer
+                candidates.append((score + OPENING_BONUS * opens_section - rank * 0.5, rank, unit, hit))
     chosen: list[tuple[int, Unit, Hit]] = []
     kept_texts = [s.text for s in sentences]
     for _score, rank, unit, hit in sorted(candidates, key=lambda c: (-c[0], c[1], c[2].index)):

@@ -14,10 +14,10 @@ from eval.gate import GATED, TOLERANCE, load_baseline, run_gate
 
 pytestmark = [pytest.mark.store, pytest.mark.shared_data]
 
-
 def test_baseline_is_small_and_names_every_gated_metric():
     baseline = load_baseline()
     assert set(GATED) <= set(baseline["gate"])
+    assert set(baseline["gate"]) <= set(GATED) | {"items"}
     assert baseline["tolerance"] == TOLERANCE
 
 
@@ -56,8 +56,10 @@ def test_run_writes_a_report_folder(query_service, tmp_path):
     chosen = [next(i for i in items if i["intent"] == intent) for intent in
               ("guideline", "pair_check", "units", "code_lookup", "refuse", "open")]
     scorer = RagasScorer(embedder=query_service.retriever.embedder)
-    results = Runner(query_service, scorer).run({"core": chosen})
-    summary = summarize(results)
+    runner = Runner(query_service, scorer)
+    results = runner.run({"core": chosen})
+    baselines = runner.run_baselines({"core": chosen})
+    summary = summarize(results, baselines)
     write_report(tmp_path, results, summary, {"name": "test", "set_sizes": {"core": len(chosen)}})
     for name in ("results.json", "summary.json", "summary.md", "metric_per_intent.png", "latency.png",
                  "hit_at_k.png"):
@@ -67,4 +69,11 @@ def test_run_writes_a_report_folder(query_service, tmp_path):
     # ranges here; known values on constructed cases in tests/eval/test_ragas.py
     assert ragas["id_context_recall"] is not None and 0.0 <= ragas["id_context_recall"] <= 1.0, ragas
     assert ragas["semantic_similarity"] is not None and 0.0 < ragas["semantic_similarity"] <= 1.0, ragas
-    assert "| Retrieval hit@5 |" in (tmp_path / "summary.md").read_text()
+    markdown = (tmp_path / "summary.md").read_text()
+    assert "| Retrieval hit@5 |" in markdown
+    headline = summary["headline"]
+    assert headline["direct_answer_items"] == len(chosen)  # every chosen item has a code, a fact or must abstain
+    assert 0.0 <= headline["fragment_rate"] <= 1.0 and headline["answer_sentences"] >= len(chosen)
+    assert summary["baselines"]["echo"]["answers"] == len(chosen)
+    assert summary["baselines"]["echo"]["abstentions"] == 0  # the echo never declines
+    assert "| metric | CasePilot | top passage | echo |" in markdown and "| Direct-answer accuracy |" in markdown
