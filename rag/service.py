@@ -245,8 +245,14 @@ class QueryService:
                     log.warning("LLM generator failed (%s): answering extractively", type(error).__name__)
                     drafted = []
             accepted = attribute_citations(drafted, prepared.book.citations, prepared.drafts)
-            if accepted:
-                return self._answer(prepared, self._guard(prepared, accepted), self.generator.name)
+            guarded = self._guard(prepared, accepted) if accepted else Guarded(sentences=[])
+            if guarded.sentences:
+                return self._answer(prepared, guarded, self.generator.name)
+            # Nothing the model wrote survived the guards: the extractive answer stands, and what the guard took
+            # out of the model's text is still reported.
+            extractive = self._guard(prepared, prepared.drafts)
+            extractive.removed = list(dict.fromkeys([*guarded.removed, *extractive.removed]))
+            return self._answer(prepared, extractive)
         return self._answer(prepared, self._guard(prepared, prepared.drafts))
 
     def _guard(self, prepared: Prepared, sentences: Sequence[Sentence]) -> Guarded:
