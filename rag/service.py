@@ -33,6 +33,7 @@ from rag.stores.reference import ReferenceStore
 from rag.stores.vectors import Hit
 from rag.timing import Timings
 from rag.which_code import WhichCode
+from rag.which_modifier import MODIFIER_WORD, ModifierSearch
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ class QueryService:
         self.settings, self.reference, self.retriever, self.generator = settings, reference, retriever, generator
         self.code_search = code_search or CodeSearch(reference, retriever)
         self.which_code = WhichCode(reference, self.code_search)
+        self.which_modifier = ModifierSearch(reference, retriever)
         self.coverage = CoverageFinder(reference)
 
     def ready(self) -> bool:
@@ -161,7 +163,14 @@ class QueryService:
                 if valid:
                     plan.append(PlanStep(tool="code_lookup", why=f"the code sets for {', '.join(valid)}"))
             answered_from_words = False
-            if not recognized.codes and not recognized.modifiers and \
+            named_modifier = False
+            if not recognized.codes and not recognized.modifiers and MODIFIER_WORD.search(question):
+                named = self.which_modifier.answer(question)
+                if named.facts:
+                    facts += named.facts
+                    named_modifier = True
+                    plan.append(PlanStep(tool="which_modifier", why=f"modifier search for \"{named.query}\""))
+            if not recognized.codes and not recognized.modifiers and not named_modifier and \
                     ("which_code" in intents or UNIT_WORDS.search(question)):
                 found = self.which_code.answer(question)
                 if found.facts and "guideline" in intents and HOW_TO.search(question) and \

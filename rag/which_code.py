@@ -72,6 +72,34 @@ SHORT_PHRASE_WORDS = 8
 QUALITY_MEASURE = re.compile(r"^G[89]\d{3}$")  # HCPCS quality-data codes: the answer only when asked for
 
 
+# Words that say a phrase names a service (a procedure, test, drug or supply) or a condition. With no code set
+# named, they break the tie between the best diagnosis and the best service code: "trigger finger release" is the
+# release, "kidney stone" the condition, "high blood pressure" the diagnosis, not a blood pressure cuff.
+SERVICE_WORDS = re.compile(
+    r"\b(\w+(?:ectomy|otomy|ostomy|plasty|scopy|graphy|centesis|pexy|rrhaphy)|release|repair|removal|remove|"
+    r"excision|incision|drainage|i&d|injection|inj|admin\w*|infusion|shot|vaccine|test|testing|panel|screen\w*|"
+    r"visit|exam|evaluation|eval|x-?ray|mri|ct|ultrasound|biopsy|replacement|implant\w*|insertion|therapy|"
+    r"therapeutic|exercise|venipuncture|ecg|ekg|echo\w*|transport|ambulance|strips?|supply|supplies|collection|"
+    r"a1c|cbc|lipid|culture|mammogram|colonoscopy|polypectomy|debridement|reduction|fixation|anesthesia|"
+    r"level|mdm|count|assay|measurement|monitoring|per \d+|\d+\s*(?:mg|mcg|ml|units?|min))\b", re.I)
+CONDITION_WORDS = re.compile(
+    r"\b(\w+(?:itis|osis|emia|algia|oma|pathy|uria)|pain|ache|disease|disorder|syndrome|infection|fracture|"
+    r"stones?|pressure|sugar|fatigue|fatique|dizziness|nausea|cough|fever|rash|eye|throat|diabetes|dm\d?|"
+    r"htn|hypertension|asthma|copd|failure|deficiency|obesity|encounter|history|hx|long term use|status|"
+    r"presence|exposure|sprain|strain|injury|wound|laceration|abnormal|elevated|low|high)\b", re.I)
+KIND_AGREEMENT = 0.2
+EXACT_NAME = 100  # rag.drugs.DrugMatch.score of a name matched letter for letter
+CLOSE_DESCRIPTOR = 0.85
+
+
+def phrase_kind(words: str) -> str | None:
+    """"service", "diagnosis", or None when the words say neither or both as much."""
+    service, condition = len(SERVICE_WORDS.findall(words)), len(CONDITION_WORDS.findall(words))
+    if service == condition:
+        return None
+    return "service" if service > condition else "diagnosis"
+
+
 def asks_which_code(question: str) -> bool:
     """A request for a code, or a bare description a coder types to find one ("pink eye", "toradol 30mg")."""
     if WHICH_CODE.search(question):
@@ -104,7 +132,12 @@ class WhichCode:
         match = matches[0]
         doses = parse_doses(question)
         candidates = [c for c in match.codes if c.active] or list(match.codes)
-        lines = code_lines_for_dose(candidates, doses[0]) if doses else []
+        try:
+            lines = code_lines_for_dose(candidates, doses[0]) if doses else []
+        except DoseError:  # a dose in a unit none of the drug's codes is billed in: the codes, without units
+            lines = []
+        dosed = [line.code for line in lines]  # a dose names the strengths it is billed in: those lead
+        candidates = [*dosed, *(c for c in candidates if c not in dosed)]
         for drug in candidates[:1 + ALTERNATIVES]:
             found = [s for s in self.store.lookup_code(drug.hcpcs) if s.fact.code_set == "HCPCS"]
             if not found:
@@ -117,6 +150,9 @@ class WhichCode:
                 if line is not None:
                     text += (f" A {doses[0].text or f'{doses[0].amount:g} {doses[0].unit}'} dose is {line.units} "
                              f"unit{'s' if line.units != 1 else ''} of {drug.hcpcs} ({drug.per_label} a unit).")
+            elif line is not None:  # the dose needs this strength too (120 mg = 80 mg + 40 mg)
+                text = (f"With it, the same dose takes {line.units} unit{'s' if line.units != 1 else ''} of "
+                        f"{drug.hcpcs}: {_clause(describe(sourced.fact))}.")
             else:
                 text = f"Also for {drug.generic}: {drug.hcpcs}: {_clause(describe(sourced.fact))}."
             result.facts.append(Fact(text, code_citation(sourced), (drug.hcpcs,)))
@@ -150,10 +186,10 @@ class WhichCode:
 
     def answer(self, question: str) -> WhichCodeResult:
         drug = self.drug_facts(question)
-        if drug is not None:
-            return drug
         query = description_words(question)
         code_sets = wanted_code_sets(question)
+        if drug is not None and not self._typo_beaten(question, query, code_sets):
+            return drug
         result = WhichCodeResult(query=query, code_sets=code_sets)
         if len(query) < 3:
             return result
@@ -187,6 +223,15 @@ class WhichCode:
             result.codes += [s.fact.code for s in alternatives]
         return result
 
+    def _typo_beaten(self, question: str, query: str, code_sets: list[str] | None) -> bool:
+        """A drug name matched only as a typo ("chloroprocaine" read as chlorpromazine) gives way to a code whose
+        descriptor the words match closely: the coder typed the descriptor, not a misspelt brand."""
+        matches = self.drugs.resolve(question)
+        if not matches or matches[0].score >= EXACT_NAME:
+            return False
+        hits = self._candidates(query, code_sets)
+        return bool(hits) and descriptor_match(query, [hits[0].description]) >= CLOSE_DESCRIPTOR
+
     def _candidates(self, query: str, code_sets: list[str] | None):
         """Current codes for the words, best first. With no code set named, a diagnosis and a service are
         searched apart and the set whose best code matches the words better leads (one fused list lets a
@@ -204,8 +249,12 @@ class WhichCode:
         if not groups:
             return []
 
+        kind = phrase_kind(query)
+
         def strength(hits) -> float:
-            return descriptor_match(query, [hits[0].description])
+            diagnosis = hits[0].code_set == "ICD10CM"
+            agrees = (kind == "diagnosis") == diagnosis if kind else False
+            return descriptor_match(query, [hits[0].description]) + KIND_AGREEMENT * agrees
 
         groups.sort(key=strength, reverse=True)
         return groups[0]

@@ -144,3 +144,57 @@ def test_no_answer_calls_a_terminated_hcpcs_code_current(service):
         answer = service.ask(f"What is {record.code}?")
         assert "terminated" in answer.sentences[0].text, (record.code, answer.answer)
         assert not any(phrase in answer.answer for phrase in CURRENT), (record.code, answer.answer)
+
+
+# ---------------------------------------------------------------- words to a modifier, a drug's dose, service vs condition
+
+@pytest.mark.unit
+def test_a_phrase_says_whether_it_names_a_service_or_a_condition():
+    from rag.which_code import phrase_kind
+
+    assert phrase_kind("trigger finger release") == "service"
+    assert phrase_kind("hemoglobin a1c") == "service"
+    assert phrase_kind("kidney stone") == "diagnosis"
+    assert phrase_kind("high blood pressure") == "diagnosis"
+    assert phrase_kind("hip") is None
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+@pytest.mark.parametrize(("question", "modifier"), [
+    ("bilateral procedure modifier", "50"), ("left side modifier", "LT"),
+    ("discarded drug from single dose vial modifier", "JW"), ("mod for separate structure instead of 59", "XS"),
+    ("ABN on file modifier", "GA")])
+def test_a_modifier_asked_for_in_words_leads_the_answer(rag_service, question, modifier):
+    from rag.codes import find_modifiers
+
+    answer = rag_service.ask(question)
+    first = answer.sentences[0].text
+    assert first.startswith("The modifier for ") and find_modifiers(first)[0] == modifier, first
+    assert any(step.tool == "which_modifier" for step in answer.plan)
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+def test_a_dose_in_a_unit_the_drug_is_not_billed_in_answers_without_units(rag_service):
+    # "2 ml" of a per-mg drug raised DoseError out of ask() (HTTP 500) before.
+    answer = rag_service.ask("Solu-Medrol 2 ml")
+    assert codes_in(answer.sentences[0].text)[0] == "J2930" and " unit of " not in answer.answer
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+def test_a_dose_leads_with_the_strength_it_is_billed_in(rag_service):
+    answer = rag_service.ask("depo medrol 40mg inj")
+    assert codes_in(answer.sentences[0].text)[0] == "J1030"
+    assert "1 unit of J1030" in answer.sentences[0].text
+    both = rag_service.ask("Depo-Medrol 120 mg")
+    assert "1 unit of J1040" in both.sentences[0].text and "1 unit of J1030" in both.sentences[1].text
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+def test_a_descriptor_typed_in_full_beats_a_drug_name_read_as_a_typo(rag_service):
+    # "chloroprocaine" is one letter-run from the table's chlorpromazine; the coder typed J2400's descriptor.
+    answer = rag_service.ask("code for Injection, chloroprocaine hydrochloride, per 30 ml")
+    assert codes_in(answer.sentences[0].text)[0] == "J2400"

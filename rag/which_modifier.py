@@ -1,0 +1,100 @@
+"""Which modifier, from words: "bilateral procedure modifier", "left side modifier", "ABN on file modifier".
+
+A modifier named in words is found among the modifiers the data holds (the project's guidance and the HCPCS
+file's Level II modifiers) by two signals added together: how closely its title and descriptions match the words
+(rag.case2code.descriptor_match), and the dense similarity of its passage. Either alone picked the wrong one about
+a third of the time ("distinct procedural service" read as a demonstration-project modifier; "bilateral" as RT).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+
+from rag.case2code import descriptor_match
+from rag.findings.codes import code_citation
+from rag.findings.common import Fact
+from rag.findings.modifiers import first_sentence, modifier_records
+from rag.retrieve import HybridRetriever
+from rag.stores.reference import ReferenceStore, Sourced
+from rag.stores.schema import CodeRecord
+from rag.which_code import description_words
+
+MODIFIER_WORD = re.compile(r"\b(modifiers?|mod)\b", re.I)
+GUIDANCE_BONUS = 0.15  # the project's guidance covers the modifiers coders use; the HCPCS list has 300 rarer ones
+ALTERNATIVES = 2
+CANDIDATES = 10
+
+
+@dataclass
+class WhichModifierResult:
+    facts: list[Fact] = field(default_factory=list)
+    modifiers: list[str] = field(default_factory=list)
+    query: str = ""
+
+
+class ModifierSearch:
+    def __init__(self, store: ReferenceStore, retriever: HybridRetriever | None):
+        self.store, self.retriever = store, retriever
+        self._texts: dict[str, list[str]] | None = None
+        self._lock = threading.Lock()
+
+    def texts(self) -> dict[str, list[str]]:
+        """modifier -> the words that describe it, read once per data snapshot."""
+        with self._lock:
+            if self._texts is None:
+                texts: dict[str, list[str]] = {}
+                codes = {code for code, code_set, *_ in self.store.iter_descriptors() if code_set == "MODIFIER"}
+                for code in sorted(codes):
+                    for sourced in modifier_records(self.store, code):
+                        record = sourced.fact
+                        terms = " ".join(record.attributes.get("lay_terms", []) or [])
+                        texts.setdefault(code, []).extend(
+                            t for t in (record.short_description, record.long_description,
+                                        first_sentence(record.lay_description), terms) if t)
+                self._texts = texts
+            return self._texts
+
+    def ranked(self, words: str) -> list[tuple[float, str]]:
+        texts = self.texts()
+        scores = {code: descriptor_match(words, described) for code, described in texts.items() if described}
+        if self.retriever is not None:
+            for hit in self.retriever.retrieve(f"{words} modifier", limit=CANDIDATES, kinds=["modifier"]).hits:
+                for code in hit.passage.codes[:1]:
+                    if code in scores:
+                        scores[code] += max(0.0, hit.similarity)
+        for code in scores:
+            if any(s.release.dataset == "modifiers" for s in modifier_records(self.store, code)):
+                scores[code] += GUIDANCE_BONUS
+        return sorted(((score, code) for code, score in scores.items()), reverse=True)
+
+    def answer(self, question: str) -> WhichModifierResult:
+        words = " ".join(MODIFIER_WORD.sub(" ", description_words(question)).split())
+        result = WhichModifierResult(query=words)
+        if len(words) < 3:
+            return result
+        ranked = [code for _, code in self.ranked(words)[:1 + ALTERNATIVES]]
+        if not ranked:
+            return result
+        lead = modifier_records(self.store, ranked[0])[0]
+        result.facts.append(Fact(f"The modifier for {words} is modifier {_described(lead)}.",
+                                 code_citation(lead, lead.fact.lay_description or None), (ranked[0],)))
+        others = [modifier_records(self.store, code)[0] for code in ranked[1:]]
+        if others:
+            citation = code_citation(others[0])
+            citation.codes = [s.fact.code for s in others]
+            citation.snippet = " | ".join(f"{s.fact.code} {s.fact.short_description}" for s in others)[:300]
+            result.facts.append(Fact("Other modifiers to compare: " + "; ".join(_described(s, brief=True)
+                                                                                 for s in others) + ".",
+                                     citation, tuple(citation.codes)))
+        result.modifiers = ranked
+        return result
+
+
+def _described(sourced: Sourced[CodeRecord], brief: bool = False) -> str:
+    record = sourced.fact
+    title = record.short_description or record.long_description
+    if brief or not record.lay_description:
+        return f"{record.code} ({title.rstrip('.')})"
+    return f"{record.code} ({title.rstrip('.')}): {first_sentence(record.lay_description).rstrip('.')}"
