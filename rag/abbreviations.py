@@ -164,8 +164,14 @@ def _expansion_of(word: str, question: str, start: int, end: int) -> str | None:
     return WORDS.get(lower)
 
 
+# Everyday phrases for the code sets' own words, as coders type them ("not specified", "both sides").
+PHRASES = re.compile(r"\b(not specified|both sides)\b", re.I)
+PHRASE_WORDS = {"not specified": "unspecified", "both sides": "bilateral"}
+
+
 def expand(question: str) -> str:
     """The question with every known abbreviation spelt out; the rest of the text unchanged."""
+    question = PHRASES.sub(lambda m: PHRASE_WORDS[m.group(1).lower()], question)
     parts: list[str] = []
     position = 0
     for item in expansions(question):

@@ -90,6 +90,7 @@ CONDITION_WORDS = re.compile(
 KIND_AGREEMENT = 0.2
 EXACT_NAME = 100  # rag.drugs.DrugMatch.score of a name matched letter for letter
 CLOSE_DESCRIPTOR = 0.85
+OWN_DESCRIPTOR = 0.95
 
 
 def phrase_kind(words: str) -> str | None:
@@ -239,7 +240,10 @@ class WhichCode:
         asked_quality = bool(re.search(r"\b(quality|measure|mips|pqrs)\b", query, re.I))
 
         def usable(hits):
-            return [h for h in hits if h.status == "valid" and (asked_quality or not QUALITY_MEASURE.match(h.code))]
+            # A quality-measure G-code answers only when asked for, or when the words are its own descriptor.
+            return [h for h in hits if h.status == "valid" and (asked_quality or not QUALITY_MEASURE.match(h.code)
+                                                                or descriptor_match(query, [h.description])
+                                                                >= OWN_DESCRIPTOR)]
 
         if code_sets:
             return usable(self.search.search(query, limit=8, code_sets=code_sets))

@@ -52,3 +52,10 @@ def test_expansions_report_what_was_replaced_and_where():
     assert [(e.abbreviation, e.words, e.start) for e in found] == [
         ("pt", "patient", 0), ("w/", "with", 3), ("htn", "hypertension", 6)]
     assert expansions("") == [] and expand("") == ""
+
+
+@pytest.mark.unit
+def test_everyday_phrases_become_the_code_sets_words():
+    assert expand("villonodular synovitis, not specified hand") == "villonodular synovitis, unspecified hand"
+    assert expand("hyperacusis, Both Sides") == "hyperacusis, bilateral"
+    assert expand("specified site") == "specified site"  # only the whole phrase
