@@ -24,7 +24,7 @@ from rag.findings.missing import hcpcs_not_loaded, loaded, missing_table_fact
 from rag.findings_mpfs import mpfs_facts
 from rag.findings.modifiers import modifier_answer_facts
 from rag.guard import Guarded, guard_codes
-from rag.intents import HOW_TO, UNIT_WORDS, Understood, understand
+from rag.intents import UNIT_WORDS, Understood, understand
 from rag.scope import REFUSAL, no_source_text
 from rag.providers.llm import Generator
 from rag.retrieve import HybridRetriever
@@ -32,8 +32,8 @@ from rag.settings import Settings
 from rag.stores.reference import ReferenceStore
 from rag.stores.vectors import Hit
 from rag.timing import Timings
-from rag.which_code import WhichCode
-from rag.which_modifier import MODIFIER_WORD, ModifierSearch
+from rag.which_code import QUESTION_WORDS, WHICH_CODE, WhichCode
+from rag.which_modifier import ASKS_FOR_MODIFIER, MODIFIER_WORD, ModifierSearch
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,8 @@ class QueryService:
                     plan.append(PlanStep(tool="code_lookup", why=f"the code sets for {', '.join(valid)}"))
             answered_from_words = False
             named_modifier = False
-            if not recognized.codes and not recognized.modifiers and MODIFIER_WORD.search(question):
+            if not recognized.codes and not recognized.modifiers and MODIFIER_WORD.search(question) and \
+                    ("guideline" not in intents or ASKS_FOR_MODIFIER.search(question)):
                 named = self.which_modifier.answer(question)
                 if named.facts:
                     facts += named.facts
@@ -173,9 +174,9 @@ class QueryService:
             if not recognized.codes and not recognized.modifiers and not named_modifier and \
                     ("which_code" in intents or UNIT_WORDS.search(question)):
                 found = self.which_code.answer(question)
-                if found.facts and "guideline" in intents and HOW_TO.search(question) and \
-                        found.match < WEAK_CODE_MATCH:
-                    found.facts = []  # "how do I code an uncertain diagnosis": a rule asked for, not a code
+                if found.facts and "guideline" in intents and found.match < WEAK_CODE_MATCH and \
+                        not WHICH_CODE.search(question) and QUESTION_WORDS.search(question):
+                    found.facts = []  # "what is a medically unlikely edit?": a rule asked for, not a code
                 if found.facts:
                     facts += found.facts
                     answered_from_words = True

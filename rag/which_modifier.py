@@ -22,6 +22,11 @@ from rag.stores.schema import CodeRecord
 from rag.which_code import description_words
 
 MODIFIER_WORD = re.compile(r"\b(modifiers?|mod)\b", re.I)
+# A request for a modifier, as opposed to a question about modifiers' rules ("which modifiers can bypass an
+# edit?", "what does modifier indicator 0 mean?").
+ASKS_FOR_MODIFIER = re.compile(
+    r"\b(?:what|which)\s+(?:\w+\s+){0,2}(?:modifiers?|mod)\b(?!\s+(?:can|do|does|mean\w*|bypass\w*|apply|are used|"
+    r"indicators?))|\b(?:modifiers?|mod)\s+(?:for|to use)\b|\b(?:modifiers?|mod)\s*\??\s*$", re.I)
 GUIDANCE_BONUS = 0.15  # the project's guidance covers the modifiers coders use; the HCPCS list has 300 rarer ones
 ALTERNATIVES = 2
 CANDIDATES = 10
