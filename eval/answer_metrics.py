@@ -125,8 +125,18 @@ def supporting_sentences(item: Mapping, answer: PlainAnswer) -> int | None:
     count = 0
     for text, markers in answer.sentences:
         cited = {normalize_id(answer.citation_ids[m]) for m in markers if m in answer.citation_ids}
-        count += bool(cited & supporting) or states_expected(text, item)
+        count += bool(cited & supporting) or any(is_icd10cm_ancestor(c, supporting) for c in cited) \
+            or states_expected(text, item)
     return count
+
+
+def is_icd10cm_ancestor(cited: str, supporting: set[str]) -> bool:
+    """A tabular row above an expected ICD-10-CM code (J45 for J45.901) supports it: its notes ("use additional
+    code", 7th characters) and its header status apply to the code below it."""
+    source, _, code = cited.partition(":ICD10CM:")
+    if source != "icd10cm" or not code:
+        return False
+    return any(s.startswith("icd10cm:ICD10CM:") and s.split(":ICD10CM:")[1].startswith(code) for s in supporting)
 
 
 # ---------------------------------------------------------------- fragments and duplicates

@@ -493,11 +493,15 @@ class CoverageFinder:
         state = STATES.get(result.state or "", result.state)
         first = others[0][0]
         facts = [Fact(f"No current LCD or billing article matching this service from {state}'s MACs ({macs}) was "
-                      f"found in the loaded coverage data; that is not a finding of non-coverage. Other MACs have:",
+                      f"found in the loaded coverage data; that is not a finding of non-coverage.",
                       reference_citation(Sourced(None, first.release), f"no matching policy for {state}", None))]
-        for sourced, how in [o for o in others if o[0].fact.doc_type == "LCD"][:MAX_OTHER_MACS]:
-            finding = self.finding(sourced, how, on)
-            facts.append(Fact(self._policy_sentence(finding, sourced.fact), finding.citation))
+        elsewhere = [self.finding(sourced, how, on)
+                     for sourced, how in [o for o in others if o[0].fact.doc_type == "LCD"][:MAX_OTHER_MACS]]
+        if elsewhere:
+            fact = self._policies_fact("LCD", elsewhere)
+            fact.text = fact.text.replace("The current LCDs:", "Other MACs' current LCDs:", 1).replace(
+                "The current LCD:", "Another MAC's current LCD:", 1)
+            facts.append(fact)
         return facts
 
     def _nothing_found(self, question: str, result: CoverageResult, named: str | None = None) -> Fact:

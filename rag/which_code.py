@@ -137,6 +137,7 @@ class WhichCode:
             lines = code_lines_for_dose(candidates, doses[0]) if doses else []
         except DoseError:  # a dose in a unit none of the drug's codes is billed in: the codes, without units
             lines = []
+        others: list[Sourced[CodeRecord]] = []
         dosed = [line.code for line in lines]  # a dose names the strengths it is billed in: those lead
         candidates = [*dosed, *(c for c in candidates if c not in dosed)]
         for drug in candidates[:1 + ALTERNATIVES]:
@@ -152,16 +153,24 @@ class WhichCode:
                     text += (f" A {doses[0].text or f'{doses[0].amount:g} {doses[0].unit}'} dose is {line.units} "
                              f"unit{'s' if line.units != 1 else ''} of {drug.hcpcs} ({drug.per_label} a unit).")
             elif line is not None:  # the dose needs this strength too (120 mg = 80 mg + 40 mg)
-                text = (f"With it, the same dose takes {line.units} unit{'s' if line.units != 1 else ''} of "
+                dose = doses[0].text or f"{doses[0].amount:g} {doses[0].unit}"
+                text = (f"The {dose} dose also takes {line.units} unit{'s' if line.units != 1 else ''} of "
                         f"{drug.hcpcs}: {_clause(describe(sourced.fact))}.")
             else:
-                text = f"Also for {drug.generic}: {drug.hcpcs}: {_clause(describe(sourced.fact))}."
+                others.append(sourced)
+                result.codes.append(drug.hcpcs)
+                continue
             result.facts.append(Fact(text, code_citation(sourced), (drug.hcpcs,)))
             result.codes.append(drug.hcpcs)
             if line is not None and len(result.codes) == 1:
                 for limit in self.store.mue(drug.hcpcs):
                     finding = mue_finding(limit)
                     result.facts.append(Fact(mue_sentence(finding, line.units), mue_citation(limit), (drug.hcpcs,)))
+        if others and result.facts:  # the drug's other strengths, in one sentence, each code cited by its row
+            named = "; ".join(f"{s.fact.code} ({_clause(describe(s.fact))})" for s in others)
+            result.facts.append(Fact(f"Other {match.generics[0]} codes: {named}.", code_citation(others[0]),
+                                     tuple(s.fact.code for s in others),
+                                     also=tuple(code_citation(s) for s in others[1:])))
         return result if result.facts else None
 
     def dose_facts(self, question: str, codes: list[str]) -> list[Fact]:

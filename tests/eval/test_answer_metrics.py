@@ -52,6 +52,14 @@ def test_a_perfect_answer_scores_full_marks():
     assert summary["fragment_rate"] == 0.0 and summary["duplicate_rate"] == 0.0
 
 
+def test_a_note_read_from_the_expected_codes_category_supports_it_and_an_alternative_does_not():
+    plain = answer(("The ICD-10-CM code is K35.30: Acute appendicitis with localized peritonitis.", [1]),
+                   ("Code also (tabular note at K35): any associated peritonitis or abscess.", [2]),
+                   ("Other codes to compare: K35.31 (with gangrene).", [3]),
+                   ids={1: "icd10cm:ICD10CM:K35.30", 2: "icd10cm:ICD10CM:K35", 3: "icd10cm:ICD10CM:K35.31"})
+    assert score(APPENDICITIS, plain)["supporting_sentences"] == 2  # K35 is above K35.30; K35.31 is beside it
+
+
 def test_a_first_sentence_without_the_code_is_not_a_direct_answer():
     plain = answer("Appendicitis codes are in the K35 category of the digestive system chapter.",
                    "The ICD-10-CM code is K35.30: Acute appendicitis with localized peritonitis.")
