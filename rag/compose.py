@@ -92,6 +92,7 @@ MAX_SUPPORTING = 3  # supporting sentences after the direct answer
 SUPPORTING_WITH_FACTS = 2  # passage sentences after exact facts
 MAX_SEE_ALSO = 3
 OPENING_BONUS = 3.0
+NAMED_NUMBER_BONUS = 0.2  # the section naming the CARC, POS or indicator number asked about
 CODE_KINDS = {"code", "modifier"}
 
 
@@ -126,8 +127,25 @@ def _lead_unit(hit: Hit, question: str, codes: Sequence[str]) -> Unit | None:
     if not units:
         return None
     if hit.passage.kind in CODE_KINDS or hit.passage.section:
+        named = _named_numbers(question)
+        if named and not named & _numbers(units[0].text):  # "What does CARC 151 mean?": the 151 sentence
+            naming = [u for u in units if named & _numbers(u.text)]
+            if naming:
+                return naming[0]
         return units[0]
     return max(units, key=lambda u: (_overlap(question, u.text, codes) - u.index * 0.05, -u.index))
+
+
+NUMBER = re.compile(r"(?<![\w.])\d{2,5}(?![\w.])")
+
+
+def _numbers(text: str) -> set[str]:
+    return set(NUMBER.findall(text))
+
+
+def _named_numbers(question: str) -> set[str]:
+    """Numbers a question asks about that are not codes (a CARC, a POS, an NCD section number's parts)."""
+    return _numbers(question) - set(codes_in(question))
 
 
 def _supporting(question: str, hit: Hit, topic: Topic, codes: Sequence[str], skip: Unit | None,
@@ -165,7 +183,9 @@ def compose_extractive(question: str, facts: Sequence[Fact], hits: Sequence[Hit]
     about = [h for h in hits if topic.passage_is_about(f"{h.passage.title} {h.passage.section} {h.passage.text}")]
     if any(h in relevant for h in about):
         about = [h for h in about if h in relevant]
-    about.sort(key=lambda h: -(h.similarity + 0.15 * _heading_share(topic, h)))
+    named = _named_numbers(question)
+    about.sort(key=lambda h: -(h.similarity + 0.15 * _heading_share(topic, h)
+                               + NAMED_NUMBER_BONUS * bool(named & _numbers(h.passage.text))))
     quoted: list[Hit] = []
     if not facts and about:
         lead_hit = about[0]

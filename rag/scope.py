@@ -31,17 +31,33 @@ REFUSAL = ("CasePilot answers coding and billing questions; it does not give cli
            "me for those.")
 
 
+REFUSAL_INSTRUCTION = ("CasePilot answers coding and billing questions from the official code sets and CMS files; it "
+                       "never makes up a code and does not set its sources aside. Ask for the code of a service or a "
+                       "diagnosis, and it will look it up.")
+
+
+def refusal_text(question: str) -> str:
+    """The refusal that fits: a request to invent or to drop the rules is not a clinical question."""
+    return REFUSAL_INSTRUCTION if INVENT.search(question) or INSTRUCTION.search(question) else REFUSAL
+
+
 # An instruction to the assistant itself, or a request that is not about coding at all: answered with the same
 # short refusal (the question holds nothing to look up, and the rules do not change).
 INSTRUCTION = re.compile(
     r"\b(ignore (?:all |any |the |your )?(?:previous |prior |above )?(?:instructions|rules|prompts?)|"
     r"disregard (?:all |your |the )?(?:previous |prior )?(?:instructions|rules)|system prompt|developer mode|"
     r"jailbreak|pretend (?:you are|to be)|you are now|act as (?:my|a) (?:doctor|physician|nurse)|"
-    r"invent (?:a|some) codes?|make up (?:a|some) codes?|write (?:me )?(?:a|an) (?:poem|story|song|joke|essay))",
+    r"disregard (?:the |your )?sources|translate\b|"
+    r"write (?:me )?(?:a|an) (?:poem|story|song|joke|essay))",
     re.I)
+# A request to make a code up: refused whatever else the question holds, because CasePilot never invents a code.
+INVENT = re.compile(r"\b(?:invent|make up|fabricate|create|generate)\s+(?:me\s+)?(?:a|an|some|new)?\s*(?:\w+\s+){0,2}"
+                    r"codes?\b", re.I)
 
 
 def out_of_scope(question: str) -> bool:
+    if INVENT.search(question):
+        return True
     if INSTRUCTION.search(question) and not CODING.search(question) and not codes_in(question):
         return True  # nothing but an instruction to the assistant; one inside a coding question changes nothing
     return bool(CLINICAL.search(question)) and not CODING.search(question)

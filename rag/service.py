@@ -25,7 +25,7 @@ from rag.findings_mpfs import mpfs_facts
 from rag.findings.modifiers import modifier_answer_facts
 from rag.guard import Guarded, guard_codes
 from rag.intents import UNIT_WORDS, Understood, understand
-from rag.scope import REFUSAL, no_source_text
+from rag.scope import no_source_text, refusal_text
 from rag.providers.llm import Generator
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
@@ -174,8 +174,8 @@ class QueryService:
             if not recognized.codes and not recognized.modifiers and not named_modifier and \
                     ("which_code" in intents or UNIT_WORDS.search(question)):
                 found = self.which_code.answer(question)
-                if found.facts and "guideline" in intents and found.match < WEAK_CODE_MATCH and \
-                        not WHICH_CODE.search(question) and QUESTION_WORDS.search(question):
+                if found.facts and found.match < WEAK_CODE_MATCH and not WHICH_CODE.search(question) and \
+                        QUESTION_WORDS.search(question):
                     found.facts = []  # "what is a medically unlikely edit?": a rule asked for, not a code
                 if found.facts:
                     facts += found.facts
@@ -279,7 +279,7 @@ class QueryService:
         abstained = guarded is None or not guarded.sentences
         if abstained:
             refusal = evidence.understood.intents == ["out_of_scope"]
-            text = (CLARIFY if prepared.clarify else REFUSAL if refusal
+            text = (CLARIFY if prepared.clarify else refusal_text(evidence.understood.question) if refusal
                     else no_source_text(evidence.understood) if prepared.no_source else ABSTENTION)
             sentences = notes or [Sentence(text=text)]
             checks = {**evidence.checks, **evidence.suggested}

@@ -22,7 +22,7 @@ from rag.stores.reference import ReferenceStore, Sourced
 from rag.stores.schema import CodeRecord
 
 CODE_SET_HINTS = (
-    ("ICD10CM", re.compile(r"\b(dx|icd[- ]?10(?:[- ]?cm)?|icd|diagnos[ie]s|diagnosis code|diag)\b", re.I)),
+    ("ICD10CM", re.compile(r"\b(dx|icd[- ]?10(?:[- ]?cm)?|icd|diagnos[ie]s|diagnosis code|diag|z[- ]?codes?)\b", re.I)),
     ("HCPCS", re.compile(r"\b(hcpcs|j[- ]?codes?|level ii|drug code|dme code|supply code)\b", re.I)),
     ("CPT", re.compile(r"\b(cpt|procedure code)\b", re.I)),
 )
@@ -31,7 +31,7 @@ WHICH_CODE = re.compile(
     r"how (?:do|should|would) (?:i|we|you) code\b|what do (?:i|we) bill for\b|(?:dx|icd|icd-?10(?:-?cm)?|hcpcs|cpt|"
     r"j[- ]?)codes?\s+(?:for|of)?\b|^\s*(?:dx|icd-?10(?:-?cm)?|diagnosis)\b)", re.I)
 ROUTING = re.compile(
-    r"\b(icd[- ]?10(?:[- ]?cm)?|j[- ]?codes?|what|which|is|are|the|a|an|do|does|i|we|you|bill|billed|use|code|codes|"
+    r"\b(icd[- ]?10(?:[- ]?cm)?|j[- ]?codes?|z[- ]?codes?|what|which|is|are|the|a|an|do|does|i|we|you|bill|billed|use|code|codes|"
     r"coding|for|of|to|me|please|dx|icd|cm|hcpcs|cpt|diagnosis|diagnoses|procedure|correct|"
     r"how|should|would|can|could|report|reported|find|give|tell|need|there|it|this|that|s|quick|question)\b|[?!.,:;]",
     re.I)
@@ -195,9 +195,11 @@ class WhichCode:
         return facts
 
     def answer(self, question: str) -> WhichCodeResult:
-        drug = self.drug_facts(question)
         query = description_words(question)
         code_sets = wanted_code_sets(question)
+        # A drug name is answered with its HCPCS code unless another code set was asked for ("Z code for
+        # long-term insulin use" is Z79.4, not the insulin J-code).
+        drug = self.drug_facts(question) if not code_sets or "HCPCS" in code_sets else None
         if drug is not None and not self._typo_beaten(question, query, code_sets):
             return drug
         result = WhichCodeResult(query=query, code_sets=code_sets)
