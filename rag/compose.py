@@ -200,6 +200,8 @@ def compose_extractive(question: str, facts: Sequence[Fact], hits: Sequence[Hit]
     sources = quoted[:1] if quoted else about[:SUPPORTING_WITH_FACTS]
     for rank, hit in enumerate(sources):
         is_lead = bool(quoted) and hit is quoted[0]
+        if facts and hit.passage.kind in CODE_KINDS:
+            continue  # the exact facts already name the codes; a code passage after them repeats or strays
         if hit.passage.kind in CODE_KINDS and not is_lead:
             lead = _lead_unit(hit, question, codes)
             if lead is not None and topic.sentence_is_about(lead.text):

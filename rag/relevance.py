@@ -23,7 +23,7 @@ right proper properly way rule rules guideline guidelines policy policies claim 
 modifiers mod tell me explain what which how when why who does do did is are was be been there any every each
 same still also need should must may might then than just only really actually ever one two please help question
 quick thing things between difference differ different versus vs compare instead mean means
-meaning""".split()}
+meaning mac macs contractor contractors lcd lcds ncd ncds article articles effect current still valid""".split()}
 
 ANAPHORIC_OPENERS = {"it", "this", "these", "they", "those", "that", "so", "such", "both", "also", "however",
                      "then", "here", "there", "its", "their"}
