@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append({"kind": kind, "question": question, "ms": total, "retrieval": "embed_ms" in t,
                          "embed_ms": t.get("embed_ms", 0.0), "search_ms": t.get("search_ms", 0.0),
                          "exact_ms": t.get("exact_ms", 0.0), "abstained": answer.abstained,
-                         "intents": answer.intents})
+                         "intents": answer.intents, "tools": [step.tool for step in answer.plan]})
     finally:
         casepilot.close()
     load_after = os.getloadavg()
@@ -178,6 +178,13 @@ def main(argv: list[str] | None = None) -> int:
               f"(p50 {percentile([r['embed_ms'] for r in backed], 50):.2f} ms), Qdrant search {search / total:.0%} "
               f"(p50 {percentile([r['search_ms'] for r in backed], 50):.2f} ms), the rest (exact facts, rerank, "
               f"compose, guard) {(total - embed - search) / total:.0%}")
+    if backed:
+        # Composition's own cost: the whole answer against its query embedding plus search (target <= 1.3x).
+        ratios = [r["ms"] / (r["embed_ms"] + r["search_ms"]) for r in backed if r["embed_ms"] + r["search_ms"] > 0]
+        print(f"    answer time / (embedding + search): p50 {percentile(ratios, 50):.2f}x, "
+              f"p95 {percentile(ratios, 95):.2f}x (target <= 1.3x)")
+    routed = [r for r in rows if {"which_code", "which_modifier", "drug_units"} & set(r["tools"])]
+    line("which-code answers (from words)", routed, "target p50 under the retrieval-backed p50")
     kinds = sorted({r["kind"] for r in rows})
     print("  by question kind (p50 / p95 ms, abstained):")
     for kind in kinds:
