@@ -29,6 +29,7 @@ ASKS_FOR_MODIFIER = re.compile(
     r"indicators?))|\b(?:modifiers?|mod)\s+(?:for|to use)\b|\b(?:modifiers?|mod)\s*\??\s*$", re.I)
 GUIDANCE_BONUS = 0.15  # the project's guidance covers the modifiers coders use; the HCPCS list has 300 rarer ones
 ALTERNATIVES = 2
+ALTERNATIVE_SHARE = 0.85
 CANDIDATES = 10
 
 
@@ -79,11 +80,14 @@ class ModifierSearch:
         result = WhichModifierResult(query=words)
         if len(words) < 3:
             return result
-        ranked = [code for _, code in self.ranked(words)[:1 + ALTERNATIVES]]
-        if not ranked:
+        scored = self.ranked(words)[:1 + ALTERNATIVES]
+        if not scored:
             return result
+        best = scored[0][0]
+        # An alternative is named only when it matches about as well as the lead (not E1 beside 50 for "bilateral").
+        ranked = [scored[0][1]] + [code for score, code in scored[1:] if score >= ALTERNATIVE_SHARE * best]
         lead = modifier_records(self.store, ranked[0])[0]
-        result.facts.append(Fact(f"The modifier for {words} is modifier {_described(lead)}.",
+        result.facts.append(Fact(f"The modifier for {_as_asked(question) or words} is modifier {_described(lead)}.",
                                  code_citation(lead, lead.fact.lay_description or None), (ranked[0],)))
         others = [modifier_records(self.store, code)[0] for code in ranked[1:]]
         if others:
@@ -95,6 +99,14 @@ class ModifierSearch:
                                      citation, tuple(citation.codes)))
         result.modifiers = ranked
         return result
+
+
+def _as_asked(question: str) -> str:
+    """The service as the question words it ("bilateral procedure"), without the asking around it."""
+    text = MODIFIER_WORD.sub(" ", question)
+    text = re.sub(r"^\s*(?:what|which)\s+(?:is\s+the\s+|do\s+i\s+use\s+)?", "", text, flags=re.I)
+    text = re.sub(r"^\s*(?:for|to use for)\s+", "", " ".join(text.split()), flags=re.I)
+    return text.strip(" ?.!")
 
 
 def _described(sourced: Sourced[CodeRecord], brief: bool = False) -> str:
