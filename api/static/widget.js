@@ -313,6 +313,11 @@
           state.sentences.forEach(function (s) { text.appendChild(self.renderSentence(s, state)); });
         }
         if (payload.abstained) answer.classList.add("abstain");
+        if (payload.see_also && payload.see_also.length) {
+          // Related sections are named, not pasted: titles only, as text (URLs were filtered to http(s) upstream).
+          var titles = payload.see_also.map(function (item) { return item.title; }).join("; ");
+          text.appendChild(el("p", {class: "see-also", text: "See also: " + titles + "."}));
+        }
         self.renderCodes(state);
       } else if (event === "error") {
         answer.classList.add("err");

@@ -181,3 +181,16 @@ def test_guest_runs_out_registers_signs_in_and_manages_keys(web_server):
         out = client.post("/sign-out", data={"csrf": csrf_of(client.get("/account"))})
         assert out.status_code == 303
         assert client.get("/account").status_code == 303  # signed out: sent to registration
+
+
+def test_the_answer_page_names_related_sections_under_see_also(web_server, query_service):
+    question = "Can I bill an E/M with a same-day minor procedure?"
+    expected = query_service.ask(question).see_also
+    assert expected, "the premise: the service names a related section for this question"
+    with web_server(guest_page_views_per_day=10, guest_questions_per_day=5) as server, \
+            httpx.Client(base_url=server.url, timeout=120) as client:
+        token = csrf_of(client.get("/ask"))
+        page = client.post("/ask", data={"csrf": token, "question": question})
+        assert page.status_code == 200
+        assert 'class="see-also"' in page.text
+        assert all(html.escape(item.title) in page.text for item in expected)
