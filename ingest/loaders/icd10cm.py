@@ -21,6 +21,7 @@ from rag.stores.schema import CodeRecord
 DATASET = "icd10cm"
 DEFAULT_VERSION = "FY2026"  # simple_icd_10_cm 1.5.x ships the April 1, 2026 update of FY2026
 PACKAGE = "simple_icd_10_cm"
+RECIPE = "synonyms-1"
 
 _NOTE_LISTS = (("includes", "get_includes"), ("inclusion_terms", "get_inclusion_term"),
                ("excludes1", "get_excludes1"), ("excludes2", "get_excludes2"))
@@ -82,6 +83,11 @@ def iter_icd10cm(cm) -> Iterator[CodeRecord]:
             attributes["category"], family, block = category
         attributes.update(parent=parent, block=block, block_title=block_titles[block], chapter=chapter,
                           chapter_title=chapter_title)
+        # The tabular's own other names for the code ("Stone in kidney" at N20.0, "Streptococcal sore throat" at
+        # J02.0) are what a coder types: code search indexes lay_terms.
+        synonyms = [*attributes.get("inclusion_terms", []), *attributes.get("includes", [])]
+        if synonyms:
+            attributes["lay_terms"] = synonyms
         yield CodeRecord(code=code, code_set="ICD10CM", long_description=description, family=family,
                          attributes=attributes, row=row)
 
@@ -98,5 +104,8 @@ def load_icd10cm(version: str | None = None) -> ParsedRelease:
     except metadata.PackageNotFoundError:
         package_version = "unknown"
     source = f"{PACKAGE} {package_version}" + (f" ({xml_name})" if xml_name else "")
-    return ParsedRelease(DATASET, version or DEFAULT_VERSION, source, iter_icd10cm(cm), digest,
+    # The recipe joins the package's digest: a change to what the loader derives from the same XML (the synonyms
+    # indexed for code search) reloads the release instead of reading as "unchanged".
+    return ParsedRelease(DATASET, version or DEFAULT_VERSION, source, iter_icd10cm(cm),
+                         hashlib.sha256(f"{digest}+{RECIPE}".encode()).hexdigest() if digest else "",
                          notes=[f"CDC/NCHS ICD-10-CM Tabular List as shipped in {source}"])

@@ -64,6 +64,18 @@ def test_category_notes(icd10cm):
     assert "code_first" not in m80.attributes  # empty lists are omitted
 
 
+def test_the_tabulars_other_names_for_a_code_are_its_search_terms(icd10cm):
+    parsed, by_code, _ = icd10cm
+    # The CDC tabular lists "Stone in kidney" and "Renal stone" at N20.0: a coder types "kidney stone".
+    assert {"Stone in kidney", "Renal stone"} <= set(by_code["N20.0"].attributes["lay_terms"])
+    assert by_code["M80"].attributes["lay_terms"] == ["osteoporosis with current fragility fracture"]
+    assert "lay_terms" not in by_code["M80.08XA"].attributes  # no synonyms of its own: none invented
+    # The loader's recipe is in the release checksum: a new recipe reloads the same package's release.
+    from ingest.loaders.icd10cm import _package_data
+
+    assert len(parsed.source_sha256) == 64 and parsed.source_sha256 != _package_data()[1]
+
+
 def test_leaf_codes_and_single_category_blocks(icd10cm):
     _, by_code, _ = icd10cm
     e119 = by_code["E11.9"]
