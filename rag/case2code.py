@@ -157,6 +157,14 @@ class CodeSearch:
         self._descriptor_index()
         return math.log((self._documents + 1) / (self._df.get(key, 0) + 1)) + 1.0
 
+    def _has_passages(self, code_sets: Sequence[str] | None) -> bool:
+        """Whether a dense search can find anything in these code sets: ICD-10-CM has no code passages (98,000
+        codes are searched by their words), so an ICD-10-CM-only search skips the query's vector search."""
+        if code_sets is None or self.retriever is None:
+            return True
+        sources = self.retriever.sources()
+        return any(code_set.lower() in sources for code_set in code_sets)
+
     def _record_hit(self, code: str, source_hint: str = "") -> tuple[CodeHit, list[str]] | None:
         found = [s for s in self.store.lookup_code(code) if s.fact.code_set != "MODIFIER"]
         if not found:
@@ -197,7 +205,7 @@ class CodeSearch:
         for rank, (sourced, _) in enumerate(self.lexical(query, limit * 3, code_sets, words)):
             code = sourced.fact.code
             scores[code] = scores.get(code, 0.0) + 1 / (RRF_K + rank)
-        if semantic and self.retriever is not None and len(query) > 3:
+        if semantic and self.retriever is not None and len(query) > 3 and self._has_passages(code_sets):
             retrieved = self.retriever.retrieve(query, limit=limit * 2, kinds=["code"], mode="dense")
             for rank, hit in enumerate(retrieved.hits):
                 hit_code = hit.passage.codes[0] if hit.passage.codes else None
