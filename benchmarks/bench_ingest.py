@@ -84,7 +84,7 @@ def bench_reference(shared: Path) -> None:
 
 
 def bench_passages(shared: Path) -> None:
-    from ingest.cli import Run, ingest_corpora, ingest_hcpcs
+    from ingest.session import Run, ingest_corpora, ingest_hcpcs
     from rag.providers.embedding import SentenceTransformerEmbedder
     from rag.settings import Settings
 

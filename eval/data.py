@@ -43,7 +43,7 @@ def build_data_dir(data_dir: Path, *, with_shared: bool = True, shared: Path | N
     Loaders that are not installed in this build (e.g. a HCPCS loader) are skipped with a warning, so the
     evaluation still runs on what can be loaded; the report lists the active releases it ran against.
     """
-    from ingest.cli import Run, ingest_corpora, ingest_shared
+    from ingest.session import Run, ingest_corpora, ingest_shared
     from rag.settings import Settings
 
     data_dir = Path(data_dir)

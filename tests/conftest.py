@@ -27,7 +27,7 @@ def shared_data() -> Path:
 
 
 def _ingest(data_dir: Path, with_shared: bool) -> Path:
-    from ingest.cli import Run, ingest_corpora, ingest_shared
+    from ingest.session import Run, ingest_corpora, ingest_shared
     from rag.settings import Settings
 
     run = Run(Settings(data_dir=data_dir))

@@ -15,7 +15,7 @@ from ingest.fetch.stage import Staged
 from ingest.records import ParsedRelease
 
 if TYPE_CHECKING:
-    from ingest.cli import Run
+    from ingest.session import Run
 
 MCD_MODULE = "ingest.loaders.mcd"
 LOADER_NOT_AVAILABLE = "downloaded, loader not available"
@@ -34,7 +34,7 @@ def load_staged(run: Run, staged: Staged, reference_only: bool = False) -> str:
         for path in files:
             run.reference(load_mue(path, version, source.dataset))
     elif source.kind == "hcpcs":
-        from ingest.cli import ingest_hcpcs
+        from ingest.session import ingest_hcpcs
         from ingest.loaders.hcpcs import load_hcpcs
 
         for path in files:  # the release label comes from CMS's file name ("october-2026-..." -> 2026-10)
@@ -43,7 +43,7 @@ def load_staged(run: Run, staged: Staged, reference_only: bool = False) -> str:
             else:
                 ingest_hcpcs(run, path, None)
     elif source.kind == "mpfs":
-        from ingest.cli import cpt_licensed
+        from ingest.session import cpt_licensed
         from ingest.loaders.mpfs import load_pprrvu
 
         for path in files:

@@ -20,7 +20,7 @@ from ingest.records import IngestError
 from rag.stores.vectors import VectorStoreBusy
 
 if TYPE_CHECKING:
-    from ingest.cli import Run
+    from ingest.session import Run
 
 State = Literal["loaded", "downloaded", "not fetched", "not loaded"]
 
