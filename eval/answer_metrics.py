@@ -22,7 +22,7 @@ from itertools import combinations
 from typing import Callable, Iterable, Mapping, Sequence
 
 from eval.metrics import fact_presence, normalize_id, rate
-from rag.codes import codes_in, find_modifiers
+from rag.codes import codes_in, find_modifiers, recognize
 from rag.conversation import CLARIFY
 
 CodeStatus = Callable[[str], str]  # code -> "valid" | "deleted" | "unknown"
@@ -76,7 +76,10 @@ def names_code(text: str, code: str) -> bool:
 def first_named_code(text: str, expected: str) -> str | None:
     """The first code the text names; for a two-character expected code, the first modifier (modifiers are not
     codes to rag.codes.codes_in)."""
-    named = find_modifiers(text) if len(expected) == 2 else codes_in(text)
+    if len(expected) == 2:
+        named: list[str] | tuple[str, ...] = find_modifiers(text)
+    else:  # a three-character ICD-10-CM category has no dot to be read by ("is I10:"): then read it bare
+        named = codes_in(text) or [m.code for m in recognize(text).codes if len(m.code) == 3]
     return named[0] if named else None
 
 

@@ -165,6 +165,11 @@ class CodeSearch:
         sources = self.retriever.sources()
         return any(code_set.lower() in sources for code_set in code_sets)
 
+    def texts(self, code: str) -> list[str]:
+        """Every text a code is described by: descriptors, plain-language description, search terms."""
+        found = self._record_hit(code)
+        return found[1] if found else []
+
     def _record_hit(self, code: str, source_hint: str = "") -> tuple[CodeHit, list[str]] | None:
         found = [s for s in self.store.lookup_code(code) if s.fact.code_set != "MODIFIER"]
         if not found:

@@ -80,7 +80,7 @@ SERVICE_WORDS = re.compile(
     r"excision|incision|drainage|i&d|injection|inj|admin\w*|infusion|shot|vaccine|test|testing|panel|screen\w*|"
     r"visit|exam|evaluation|eval|x-?ray|mri|ct|ultrasound|biopsy|replacement|implant\w*|insertion|therapy|"
     r"therapeutic|exercise|venipuncture|ecg|ekg|echo\w*|transport|ambulance|strips?|supply|supplies|collection|"
-    r"a1c|cbc|lipid|culture|mammogram|colonoscopy|polypectomy|debridement|reduction|fixation|anesthesia|"
+    r"a1c|cbc|lipid|culture|mammogram|dxa|dexa|scan|colonoscopy|polypectomy|debridement|reduction|fixation|anesthesia|"
     r"level|mdm|count|assay|measurement|monitoring|per \d+|\d+\s*(?:mg|mcg|ml|units?|min))\b", re.I)
 CONDITION_WORDS = re.compile(
     r"\b(\w+(?:itis|osis|emia|algia|oma|pathy|uria)|pain|ache|disease|disorder|syndrome|infection|fracture|"
@@ -269,7 +269,9 @@ class WhichCode:
         def strength(hits) -> float:
             diagnosis = hits[0].code_set == "ICD10CM"
             agrees = (kind == "diagnosis") == diagnosis if kind else False
-            return descriptor_match(query, [hits[0].description]) + KIND_AGREEMENT * agrees
+            # Matched against all its words, the tabular's other names included ("high blood pressure" at I10).
+            return descriptor_match(query, self.search.texts(hits[0].code) or [hits[0].description]) \
+                + KIND_AGREEMENT * agrees
 
         groups.sort(key=strength, reverse=True)
         return groups[0]

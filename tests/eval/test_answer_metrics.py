@@ -303,3 +303,9 @@ def test_the_comparison_table_puts_systems_side_by_side():
     assert lines[0] == "| metric | CasePilot | echo |"
     assert "| Direct-answer accuracy | 75.0 % | 0.0 % |" in lines
     assert "| answers / sentences | 4 / 9 | 4 / 4 |" in lines
+
+
+def test_a_three_character_icd10cm_category_is_read_without_a_dot():
+    assert A.first_named_code("The ICD-10-CM code for high blood pressure is I10: Essential hypertension.", "I10") \
+        == "I10"
+    assert A.first_named_code("LCD L33569 (NGS) applies; 22514 is the code.", "22514") == "22514"
