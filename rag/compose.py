@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Sequence
 
 from rag.answer import Citation, SeeAlso, Sentence
@@ -11,7 +12,7 @@ from rag.codes import codes_in
 from rag.exact import Fact
 from rag.relevance import Topic, near_duplicate, stands_alone
 from rag.stores.vectors import Hit
-from rag.text import STOPWORDS, bigrams, stem, terms  # noqa: F401  (re-exported for callers of rag.compose)
+from rag.text import STOPWORDS, bigrams, profile, stem, terms  # noqa: F401  (re-exported for callers of rag.compose)
 
 # A sentence ends at . ! ? before a capital, digit or bracket, but not after an abbreviation ("Pub. 100-04").
 ABBREVIATIONS = ("Pub", "No", "Nos", "Ch", "Sec", "vs", "Vol", "Rev", "Dr", "approx", "e.g", "i.e", "U.S", "Fig")
@@ -64,7 +65,9 @@ class Unit:
     list_item: bool = False
 
 
-def passage_units(text: str) -> list[Unit]:
+@lru_cache(maxsize=4096)
+def passage_units(text: str) -> tuple[Unit, ...]:
+    """The passage's units, parsed once per distinct text (the composer reads a passage several times)."""
     units: list[Unit] = []
     paragraph = 0
     for line in MARKDOWN.sub("", text).splitlines():
@@ -80,7 +83,7 @@ def passage_units(text: str) -> list[Unit]:
             continue
         if body.rstrip().endswith(":"):
             paragraph += 1  # the list that follows is a paragraph of its own
-    return units
+    return tuple(units)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -103,9 +106,8 @@ class Composed:
 
 
 def _overlap(question: str, sentence: str, codes: Sequence[str]) -> float:
-    wanted, pairs = terms(question), bigrams(question)
-    return (len(wanted & terms(sentence)) + len(pairs & bigrams(sentence))
-            + sum(2 for code in codes if code in sentence))
+    (wanted, pairs), (found, found_pairs) = profile(question), profile(sentence)
+    return len(wanted & found) + len(pairs & found_pairs) + sum(2 for code in codes if code in sentence)
 
 
 def best_sentences(question: str, text: str, codes: Sequence[str], count: int) -> list[str]:
@@ -187,6 +189,7 @@ def compose_extractive(question: str, facts: Sequence[Fact], hits: Sequence[Hit]
     about.sort(key=lambda h: -(h.similarity + 0.15 * _heading_share(topic, h)
                                + NAMED_NUMBER_BONUS * bool(named & _numbers(h.passage.text))))
     quoted: list[Hit] = []
+    lead: Unit | None = None
     if not facts and about:
         lead_hit = about[0]
         lead = _lead_unit(lead_hit, question, codes)
@@ -203,11 +206,11 @@ def compose_extractive(question: str, facts: Sequence[Fact], hits: Sequence[Hit]
         if facts and hit.passage.kind in CODE_KINDS:
             continue  # the exact facts already name the codes; a code passage after them repeats or strays
         if hit.passage.kind in CODE_KINDS and not is_lead:
-            lead = _lead_unit(hit, question, codes)
-            if lead is not None and topic.sentence_is_about(lead.text):
-                candidates.append((_overlap(question, lead.text, codes), rank, lead, hit))
+            descriptor = _lead_unit(hit, question, codes)
+            if descriptor is not None and topic.sentence_is_about(descriptor.text):
+                candidates.append((_overlap(question, descriptor.text, codes), rank, descriptor, hit))
             continue
-        skip = _lead_unit(hit, question, codes) if is_lead else None
+        skip = lead if is_lead else None
         for score, unit in _supporting(question, hit, topic, codes, skip, is_lead):
             if not facts or topic.sentence_is_about(unit.text):
                 opens_section = unit.index == 0 and bool(hit.passage.section)  # the section's direct answer

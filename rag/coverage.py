@@ -441,7 +441,7 @@ class CoverageFinder:
                 f"{finding.version}, {dates}{how.get(finding.matched_by, '')}.")  # its URL travels in the citation
 
     @staticmethod
-    def _policies_fact(kind: str, findings: Sequence[PolicyFinding]) -> Fact:
+    def _policies_fact(kind: str, findings: Sequence[PolicyFinding], other_macs: bool = False) -> Fact:
         """The policies of one kind in one sentence, each id with its contractor and date, each cited by its own
         row: a coder scans ids and MACs, and a sentence per policy buried the answer."""
         named = [f"{'LCD ' if kind == 'LCD' else ''}{f.policy_id} ({_contractor_names(f.contractors)}, "
@@ -451,7 +451,8 @@ class CoverageFinder:
                  for f in findings]
         titles = list(dict.fromkeys(f.title for f in findings))
         plural = "s" if len(findings) > 1 else ""
-        text = (f"The current {kind}{plural}: {'; '.join(named)}; titled \"{titles[0]}\""
+        whose = ("Other MACs'" if plural else "Another MAC's") if other_macs else "The"
+        text = (f"{whose} current {kind}{plural}: {'; '.join(named)}; titled \"{titles[0]}\""
                 + (f" or similar ({len(titles) - 1} other title{'s' if len(titles) > 2 else ''})" if len(titles) > 1
                    else "") + ".")
         return Fact(text, findings[0].citation, also=tuple(f.citation for f in findings[1:]))
@@ -498,10 +499,7 @@ class CoverageFinder:
         elsewhere = [self.finding(sourced, how, on)
                      for sourced, how in [o for o in others if o[0].fact.doc_type == "LCD"][:MAX_OTHER_MACS]]
         if elsewhere:
-            fact = self._policies_fact("LCD", elsewhere)
-            fact.text = fact.text.replace("The current LCDs:", "Other MACs' current LCDs:", 1).replace(
-                "The current LCD:", "Another MAC's current LCD:", 1)
-            facts.append(fact)
+            facts.append(self._policies_fact("LCD", elsewhere, other_macs=True))
         return facts
 
     def _nothing_found(self, question: str, result: CoverageResult, named: str | None = None) -> Fact:

@@ -9,19 +9,19 @@ kyphoplasty.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set as AbstractSet
 from dataclasses import dataclass
 
-from rag.text import stem, terms
+from rag.text import profile, stem, terms
 
 # Words that say what kind of question it is, not what it is about: "Does Medicare cover kyphoplasty?" is about
 # kyphoplasty. Stemmed like rag.text.terms stems them.
-QUESTION_WORDS = {stem(w) for w in """code codes coding coded cpt hcpcs icd icd10 icd-10 icd-10-cm cm dx bill billed
+NOT_SUBJECT_WORDS = {stem(w) for w in """code codes coding coded cpt hcpcs icd icd10 icd-10 icd-10-cm cm dx bill billed
 billing billable report reported reporting medicare medicaid cms cover covered coverage covers pay paid payment
 payable use used using need needs required require allowed allow can could would we i you they get ok okay correct
 right proper properly way rule rules guideline guidelines policy policies claim claims payer payers modifier
 modifiers mod tell me explain what which how when why who does do did is are was be been there any every each
-same still also need should must may might then than just only really actually ever one two please help question
+same also should must may might then than just only really actually ever one two please help question
 quick thing things between difference differ different versus vs compare instead mean means
 meaning mac macs contractor contractors lcd lcds ncd ncds article articles effect current still valid""".split()}
 
@@ -35,10 +35,10 @@ NEAR_DUPLICATE = 0.8
 def subject_terms(question: str, codes: Iterable[str] = ()) -> set[str]:
     """The question's content words that name its subject (codes and question words left out)."""
     named = {c.lower() for c in codes}
-    return {t for t in terms(question) if t not in QUESTION_WORDS and t not in named and not t.isdigit()}
+    return {t for t in terms(question) if t not in NOT_SUBJECT_WORDS and t not in named and not t.isdigit()}
 
 
-def needed_matches(subject: set[str]) -> int:
+def needed_matches(subject: AbstractSet[str]) -> int:
     """How many subject words a passage must share to be about the question: one of a short subject, two of a
     longer one (a single shared word of five is as likely chance as topic)."""
     return 1 if len(subject) <= 2 else 2
@@ -59,14 +59,14 @@ class Topic:
         return any(re.search(rf"(?<![\w.]){re.escape(code)}(?![\w])", text) for code in self.codes)
 
     def matches(self, text: str) -> int:
-        return len(self.subject & terms(text))
+        return len(self.subject & profile(text)[0])  # passages come back question after question: cached
 
     def passage_is_about(self, text: str) -> bool:
         if self.names_code(text):
             return True
         if not self.subject:
             return not self.codes  # nothing to judge by: a question of question words only
-        return self.matches(text) >= needed_matches(set(self.subject))
+        return self.matches(text) >= needed_matches(self.subject)
 
     def sentence_is_about(self, text: str) -> bool:
         return self.names_code(text) or (bool(self.subject) and self.matches(text) > 0)

@@ -39,9 +39,9 @@ log = logging.getLogger(__name__)
 
 RETRIEVAL_INTENTS = {"modifier", "coverage", "guideline", "open"}
 FEE_SCHEDULE_WORDS = re.compile(r"\bglobal (?:period|days?|surgery|package)\b|\bpc/?tc\b|\bfee schedule\b|"
-                                r"\b(?:bilateral|assistant|co-?surgeon|team|multiple procedure) (?:indicator|surgery)\b",
-                                re.I)
-WEAK_CODE_MATCH = 0.6  # below this, a how-to question's code search found words, not the service or condition
+                                r"\b(?:bilateral|assistant|co-?surgeon|team|multiple procedure) "
+                                r"(?:indicator|surgery)\b", re.I)
+WEAK_CODE_MATCH = 0.6  # below this, a question's code search found words, not the service or condition
 GeneratorName = Literal["extractive", "llm"]
 ABSTENTION = ("I could not find a reliable answer to this in CasePilot's reference sources, so I will not guess. "
               "Try naming the code, or check the official CMS or AMA source.")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from rag.abbreviations import expand
 from rag.case2code import CodeSearch, descriptor_match
-from rag.drugs import DoseError, DrugTable, code_lines_for_dose, load_drug_table, parse_doses, units_for
+from rag.drugs import Dose, DoseError, DrugTable, code_lines_for_dose, load_drug_table, parse_doses, units_for
 from rag.findings.codes import CODE_SET_LABELS, code_citation, describe
 from rag.findings.common import Fact
 from rag.findings.mue import mue_citation, mue_finding, mue_sentence
@@ -31,7 +31,8 @@ WHICH_CODE = re.compile(
     r"how (?:do|should|would) (?:i|we|you) code\b|what do (?:i|we) bill for\b|(?:dx|icd|icd-?10(?:-?cm)?|hcpcs|cpt|"
     r"j[- ]?)codes?\s+(?:for|of)?\b|^\s*(?:dx|icd-?10(?:-?cm)?|diagnosis)\b)", re.I)
 ROUTING = re.compile(
-    r"\b(icd[- ]?10(?:[- ]?cm)?|j[- ]?codes?|z[- ]?codes?|what|which|is|are|the|a|an|do|does|i|we|you|bill|billed|use|code|codes|"
+    r"\b(icd[- ]?10(?:[- ]?cm)?|j[- ]?codes?|z[- ]?codes?|what|which|is|are|the|a|an|do|does|i|we|you|bill|billed|"
+    r"use|code|codes|"
     r"coding|for|of|to|me|please|dx|icd|cm|hcpcs|cpt|diagnosis|diagnoses|procedure|correct|"
     r"how|should|would|can|could|report|reported|find|give|tell|need|there|it|this|that|s|quick|question)\b|[?!.,:;]",
     re.I)
@@ -47,6 +48,7 @@ class WhichCodeResult:
     query: str = ""
     code_sets: list[str] | None = None
     match: float = 0.0  # how well the lead code's descriptor matches the words (rag.case2code.descriptor_match)
+    typo: bool = False  # a drug name matched only with a typo tolerated
 
 
 def _as_typed(question: str, words: str) -> str:
@@ -54,6 +56,11 @@ def _as_typed(question: str, words: str) -> str:
     pattern = r"[\s-]*".join(re.escape(w) for w in words.split())
     found = re.search(pattern, question, re.I)
     return found.group(0) if found else words
+
+
+def _dose_words(dose: Dose) -> str:
+    """The dose as the question wrote it ("40mg"), else as parsed ("40 mg")."""
+    return dose.text or f"{dose.amount:g} {dose.unit}"
 
 
 def _clause(text: str) -> str:
@@ -129,8 +136,8 @@ class WhichCode:
         matches = self.drugs.resolve(question)
         if not matches:
             return None
-        result = WhichCodeResult(query=matches[0].name, code_sets=["HCPCS"], match=1.0)
         match = matches[0]
+        result = WhichCodeResult(query=match.name, code_sets=["HCPCS"], match=1.0, typo=match.score < EXACT_NAME)
         doses = parse_doses(question)
         candidates = [c for c in match.codes if c.active] or list(match.codes)
         try:
@@ -150,12 +157,11 @@ class WhichCode:
             if not result.codes:
                 text = f"The HCPCS code for {named} is {drug.hcpcs}: {_clause(describe(sourced.fact))}."
                 if line is not None:
-                    text += (f" A {doses[0].text or f'{doses[0].amount:g} {doses[0].unit}'} dose is {line.units} "
+                    text += (f" A {_dose_words(doses[0])} dose is {line.units} "
                              f"unit{'s' if line.units != 1 else ''} of {drug.hcpcs} ({drug.per_label} a unit).")
             elif line is not None:  # the dose needs this strength too (120 mg = 80 mg + 40 mg)
-                dose = doses[0].text or f"{doses[0].amount:g} {doses[0].unit}"
-                text = (f"The {dose} dose also takes {line.units} unit{'s' if line.units != 1 else ''} of "
-                        f"{drug.hcpcs}: {_clause(describe(sourced.fact))}.")
+                text = (f"The {_dose_words(doses[0])} dose also takes {line.units} "
+                        f"unit{'s' if line.units != 1 else ''} of {drug.hcpcs}: {_clause(describe(sourced.fact))}.")
             else:
                 others.append(sourced)
                 result.codes.append(drug.hcpcs)
@@ -188,8 +194,7 @@ class WhichCode:
                 units = units_for(doses[0], drugs[0])
             except DoseError:
                 continue
-            dose = doses[0].text or f"{doses[0].amount:g} {doses[0].unit}"
-            facts.append(Fact(f"A {dose} dose is {units} unit{'s' if units != 1 else ''} of {code} "
+            facts.append(Fact(f"A {_dose_words(doses[0])} dose is {units} unit{'s' if units != 1 else ''} of {code} "
                               f"({_clause(describe(found[0].fact))}: {drugs[0].per_label} a unit).",
                               code_citation(found[0]), (code,)))
         return facts
@@ -200,12 +205,19 @@ class WhichCode:
         # A drug name is answered with its HCPCS code unless another code set was asked for ("Z code for
         # long-term insulin use" is Z79.4, not the insulin J-code).
         drug = self.drug_facts(question) if not code_sets or "HCPCS" in code_sets else None
-        if drug is not None and not self._typo_beaten(question, query, code_sets):
-            return drug
+        hits = None
+        if drug is not None:
+            if not drug.typo:
+                return drug
+            # A drug name matched only as a typo ("chloroprocaine" read as chlorpromazine) gives way to a code
+            # whose descriptor the words match closely: the coder typed the descriptor, not a misspelt brand.
+            hits = self._candidates(query, code_sets)
+            if not (hits and descriptor_match(query, [hits[0].description]) >= CLOSE_DESCRIPTOR):
+                return drug
         result = WhichCodeResult(query=query, code_sets=code_sets)
         if len(query) < 3:
             return result
-        hits = self._candidates(query, code_sets)
+        hits = self._candidates(query, code_sets) if hits is None else hits
         best: list[Sourced[CodeRecord]] = []
         for hit in hits:
             found = [s for s in self.store.lookup_code(hit.code) if s.fact.code_set == hit.code_set]
@@ -220,7 +232,7 @@ class WhichCode:
         facts, named_codes = self._lead_facts(query, lead)
         result.facts += facts
         result.codes += named_codes
-        floor = ALTERNATIVE_MATCH * descriptor_match(query, [describe(lead.fact)])
+        floor = ALTERNATIVE_MATCH * result.match
         alternatives = [s for s in best[1:] if s.fact.code not in result.codes
                         and (code_sets or s.fact.code_set == lead.fact.code_set)
                         and not s.fact.code.startswith(lead.fact.code)
@@ -234,15 +246,6 @@ class WhichCode:
                                      tuple(s.fact.code for s in alternatives)))
             result.codes += [s.fact.code for s in alternatives]
         return result
-
-    def _typo_beaten(self, question: str, query: str, code_sets: list[str] | None) -> bool:
-        """A drug name matched only as a typo ("chloroprocaine" read as chlorpromazine) gives way to a code whose
-        descriptor the words match closely: the coder typed the descriptor, not a misspelt brand."""
-        matches = self.drugs.resolve(question)
-        if not matches or matches[0].score >= EXACT_NAME:
-            return False
-        hits = self._candidates(query, code_sets)
-        return bool(hits) and descriptor_match(query, [hits[0].description]) >= CLOSE_DESCRIPTOR
 
     def _candidates(self, query: str, code_sets: list[str] | None):
         """Current codes for the words, best first. With no code set named, a diagnosis and a service are

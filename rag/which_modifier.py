@@ -44,6 +44,7 @@ class ModifierSearch:
     def __init__(self, store: ReferenceStore, retriever: HybridRetriever | None):
         self.store, self.retriever = store, retriever
         self._texts: dict[str, list[str]] | None = None
+        self._guidance: set[str] = set()  # modifiers the project's guidance describes
         self._lock = threading.Lock()
 
     def texts(self) -> dict[str, list[str]]:
@@ -55,6 +56,8 @@ class ModifierSearch:
                 for code in sorted(codes):
                     for sourced in modifier_records(self.store, code):
                         record = sourced.fact
+                        if sourced.release.dataset == "modifiers":
+                            self._guidance.add(code)
                         terms = " ".join(record.attributes.get("lay_terms", []) or [])
                         texts.setdefault(code, []).extend(
                             t for t in (record.short_description, record.long_description,
@@ -70,9 +73,8 @@ class ModifierSearch:
                 for code in hit.passage.codes[:1]:
                     if code in scores:
                         scores[code] += max(0.0, hit.similarity)
-        for code in scores:
-            if any(s.release.dataset == "modifiers" for s in modifier_records(self.store, code)):
-                scores[code] += GUIDANCE_BONUS
+        for code in scores.keys() & self._guidance:
+            scores[code] += GUIDANCE_BONUS
         return sorted(((score, code) for code, score in scores.items()), reverse=True)
 
     def answer(self, question: str) -> WhichModifierResult:

@@ -17,7 +17,8 @@ from rag.stores.schema import DATASETS, Kind
 # What each kind of table answers, and how a user loads it (the fetch manifest's source names).
 NEEDED_FOR: dict[Kind, tuple[str, str, str]] = {
     "ptp": ("the NCCI PTP edit table", "whether {codes} may be billed together",
-            "casepilot-ingest fetch --only ptp_practitioner (or casepilot-ingest ptp <ccipra files> --version <quarter>)"),
+            "casepilot-ingest fetch --only ptp_practitioner "
+            "(or casepilot-ingest ptp <ccipra files> --version <quarter>)"),
     "mue": ("the NCCI MUE table", "the unit limit of {codes}",
             "casepilot-ingest fetch --only mue_practitioner (or casepilot-ingest mue <MUE csv> --version <quarter>)"),
     "mpfs": ("the Medicare Physician Fee Schedule relative value file (PPRRVU)",
