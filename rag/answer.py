@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, field_validator
 Intent = Literal["code_lookup", "which_code", "pair_check", "units", "modifier", "coverage", "guideline", "open",
                  "out_of_scope"]
 Tool = Literal["code_lookup", "which_code", "which_modifier", "drug_units", "pair_check", "units", "fee_schedule",
-               "modifier", "coverage", "retrieval", "out_of_scope", "clarify", "conversation"]
+               "addon", "modifier", "coverage", "retrieval", "out_of_scope", "clarify", "conversation"]
 CodeStatus = Literal["valid", "deleted", "unknown"]
 
 

@@ -6,14 +6,17 @@ documentation and the NCCI add-on code edit page."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from pydantic import BaseModel, Field
 
 from rag.answer import Citation
 from rag.exact import Fact, format_date, reference_citation
+from rag.findings.common import absence_citation
+from rag.findings.missing import loaded, missing_table_fact
 from rag.stores.reference import ReferenceStore, Sourced
-from rag.stores.schema import NO_DATE, AddonEdit, MpfsIndicators
+from rag.stores.schema import DATASETS, NO_DATE, AddonEdit, MpfsIndicators
 
 STATUS = {
     "A": "active: paid under the fee schedule", "B": "bundled: payment is included in other services",
@@ -180,44 +183,92 @@ def mpfs_facts(store: ReferenceStore, code: str, modifiers: bool = False) -> lis
     return facts
 
 
-def _addon_sentence(addon: str, edits: list[AddonFinding], version: str, with_code: str | None) -> str:
+def _listed(codes: list[str], limit: int = 8) -> str:
+    return ", ".join(codes[:limit]) + (" ..." if len(codes) > limit else "")
+
+
+def _addon_sentence(addon: str, edits: list[AddonFinding], version: str, with_code: str | None,
+                    without: bool = False) -> str:
+    """The answer about add-on code ``addon``; ``without``: the question asks whether it can be billed without
+    ``with_code`` ("can I bill 64484 without 64483?"), so the sentence opens with the answer to that."""
     active = [e for e in edits if e.active]
     if not active:
         return (f"The NCCI add-on code edit file ({version}) lists {addon} as an add-on code, but none of its edits "
-                "is in force today.")
+                "is in force on the date asked.")
     types = sorted({e.edit_type for e in active})
     primaries = sorted({e.primary for e in active if e.primary})
-    listed = f" Its listed primary codes: {', '.join(primaries)}." if primaries else ""
-    kinds = "; ".join(ADDON_EDIT_TYPES[t] for t in types if t in ADDON_EDIT_TYPES)
-    text = (f"{addon} is an add-on code in the NCCI add-on code edit file ({version}), edit {kinds}; it is not "
-            f"paid when billed alone.{listed}")
-    if with_code:
-        if with_code in primaries:
-            text += f" {with_code} is one of its primary codes."
-        elif 1 in types and not (2 in types or 3 in types):
-            text += f" {with_code} is not one of them, so {addon} is not paid with {with_code} alone."
-        else:
-            text += f" {with_code} is not listed; the contractor decides whether it is an acceptable primary."
+    source = f"NCCI add-on code edits, {version}, edit type {'/'.join(str(t) for t in types)}"
+    if types == [2]:
+        return (f"{addon} is an add-on code ({source}): CMS lists no primary code for it, so it is paid only with a "
+                "primary service the contractor accepts, never billed alone.")
+    contractor = 2 in types or 3 in types
+    paid_with = (f"paid only with one of its listed primary codes ({_listed(primaries)})"
+                 + (" or another primary the contractor accepts" if contractor else "")
+                 + ", billed by the same practitioner for the same patient")
+    if without and with_code:
+        others = [p for p in primaries if p != with_code]
+        if with_code not in primaries:
+            return (f"{with_code} is not one of the listed primary codes of add-on code {addon} ({source}); {addon} "
+                    f"is {paid_with}.")
+        if contractor:
+            return (f"Only if another primary is billed: {addon} is an add-on code ({source}), {paid_with}; "
+                    f"billed alone it is not paid.")
+        if not others:
+            return (f"No: {addon} is an add-on code paid only with its primary code {with_code} ({source}); billed "
+                    f"without {with_code} it is not paid.")
+        return (f"No, not without a primary: {addon} is an add-on code ({source}), {paid_with}; without {with_code} "
+                f"it is paid only when another of them is billed.")
+    text = f"{addon} is an add-on code ({source}), {paid_with}; it is not paid when billed alone."
+    if with_code and with_code in primaries:
+        text += f" {with_code} is one of its primary codes."
+    elif with_code and not contractor:
+        text += f" {with_code} is not one of them, so {addon} is not paid with {with_code} alone."
+    elif with_code:
+        text += f" {with_code} is not listed; the contractor decides whether it is an acceptable primary."
     return text
 
 
-def addon_facts(store: ReferenceStore, addon: str, with_code: str | None = None) -> list[Fact]:
-    """Whether ``addon`` is an add-on code and which primaries it needs ("can I bill 64484 without 64483?")."""
+def addon_facts(store: ReferenceStore, addon: str, with_code: str | None = None, on: int | None = None,
+                without: bool = False) -> list[Fact]:
+    """Whether ``addon`` is an add-on code and which primaries it needs ("can I bill 64484 without 64483?"), from
+    the edits in force on ``on`` (YYYYMMDD; today by default)."""
     sourced = store.addon_primaries(addon)
     if not sourced:
         return []
     by_release: dict[str, list[Sourced[AddonEdit]]] = {}
     for item in sourced:
         by_release.setdefault(item.release.version, []).append(item)
+    on = on or _today()
     facts = []
     for version, items in by_release.items():
-        findings = [addon_finding(item) for item in items]
-        first = next((item for item in items if item.fact.active_on(_today())), items[0])
+        findings = [addon_finding(item, on) for item in items]
+        first = next((item for item in items if item.fact.active_on(on)), items[0])
         primaries = ", ".join(sorted({f.primary for f in findings if f.primary})) or "none listed"
         codes = tuple(dict.fromkeys([addon, *(f.primary for f in findings if f.primary)]))
-        facts.append(Fact(_addon_sentence(addon, findings, version, with_code), reference_citation(
+        facts.append(Fact(_addon_sentence(addon, findings, version, with_code, without), reference_citation(
             first, f"{addon}\tprimaries: {primaries}\ttype {first.fact.edit_type}", first.fact.row, codes), codes))
     return facts
+
+
+def addon_answer_facts(store: ReferenceStore, codes: Sequence[str], on: int | None = None, without: bool = False,
+                       say_absent: bool = True) -> list[Fact]:
+    """The add-on code edits behind a question that names ``codes``: each add-on code among them with its
+    primaries (the others as the primary asked about); when none is an add-on code and ``say_absent``, that
+    absence, cited to the edit file; when no edit file is loaded, which table is missing."""
+    if not loaded(store, "addon"):
+        return [missing_table_fact("addon", codes)] if say_absent else []
+    facts = []
+    for code in codes:
+        others = [c for c in codes if c != code]
+        facts += addon_facts(store, code, others[0] if others else None, on, without)
+    if facts or not say_absent:
+        return facts
+    named = " and ".join(codes) if len(codes) <= 2 else ", ".join(codes)
+    verb = "is" if len(codes) == 1 else "are"
+    return [Fact(f"{named} {verb} not listed as an add-on code in the NCCI add-on code edit file ({release.version}), "
+                 f"so {'it is' if len(codes) == 1 else 'they are'} not subject to an add-on code edit.",
+                 absence_citation(release, tuple(codes)), tuple(codes))
+            for name, release in store.releases().items() if DATASETS[name].kind == "addon"]
 
 
 def addons_without_primary(store: ReferenceStore, lines: list[tuple[int, str, int]]

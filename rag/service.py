@@ -21,7 +21,7 @@ from rag.exact import ExactResult, mue_facts, pair_facts
 from rag.findings.codes import check_code, code_facts, listing_facts
 from rag.findings.common import Fact
 from rag.findings.missing import hcpcs_not_loaded, loaded, missing_table_fact
-from rag.findings_mpfs import mpfs_facts
+from rag.findings_mpfs import addon_answer_facts, mpfs_facts
 from rag.findings.modifiers import modifier_answer_facts
 from rag.guard import Guarded, guard_codes
 from rag.intents import UNIT_WORDS, Understood, understand
@@ -41,6 +41,10 @@ RETRIEVAL_INTENTS = {"modifier", "coverage", "guideline", "open"}
 FEE_SCHEDULE_WORDS = re.compile(r"\bglobal (?:period|days?|surgery|package)\b|\bpc/?tc\b|\bfee schedule\b|"
                                 r"\b(?:bilateral|assistant|co-?surgeon|team|multiple procedure) "
                                 r"(?:indicator|surgery)\b", re.I)
+# "Can I bill 64484 without 64483?", "is 22552 an add-on code?", "primary code for 99292": the add-on edits lead.
+# Only the explicit words make "not an add-on code" (or "the add-on file is not loaded") worth saying.
+ADDON_WORDS = re.compile(r"\badd[- ]?ons?\b|\bprimary (?:codes?|procedures?|services?)\b", re.I)
+WITHOUT = re.compile(r"\bwithout\b|\balone\b|\bby itself\b|\bstand[- ]?alone\b", re.I)
 WEAK_CODE_MATCH = 0.6  # below this, a question's code search found words, not the service or condition
 GeneratorName = Literal["extractive", "llm"]
 ABSTENTION = ("I could not find a reliable answer to this in CasePilot's reference sources, so I will not guess. "
@@ -147,6 +151,14 @@ class QueryService:
             if procedures and FEE_SCHEDULE_WORDS.search(question):
                 facts += self._fee_schedule_facts(procedures)
                 plan.append(PlanStep(tool="fee_schedule", why=f"MPFS indicators for {', '.join(procedures)}"))
+            without = bool(procedures and WITHOUT.search(question))
+            addon_asked = bool(procedures and ADDON_WORDS.search(question))
+            if addon_asked or without or (len(procedures) >= 2 and "pair_check" in intents):
+                found_addons = addon_answer_facts(self.reference, procedures, service_date, without=without,
+                                                  say_absent=addon_asked)
+                facts = found_addons + facts if addon_asked or without else facts + found_addons
+                if found_addons:
+                    plan.append(PlanStep(tool="addon", why=f"NCCI add-on code edits for {', '.join(procedures)}"))
             if "modifier" in intents:
                 facts += modifier_answer_facts(self.reference, recognized.modifiers)
                 plan.append(PlanStep(tool="modifier", why="modifier guidance for "

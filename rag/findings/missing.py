@@ -24,8 +24,11 @@ NEEDED_FOR: dict[Kind, tuple[str, str, str]] = {
     "mpfs": ("the Medicare Physician Fee Schedule relative value file (PPRRVU)",
              "the global period and fee schedule indicators of {codes}",
              "casepilot-ingest fetch --only mpfs (or casepilot-ingest mpfs <RVU zip>)"),
+    "addon": ("the NCCI add-on code edit file", "the add-on code edits of {codes} (which primary codes an add-on needs)",
+              "casepilot-ingest fetch --only addon (or casepilot-ingest addon <AOC file> --version <quarter>)"),
 }
-FIRST_DATASET: dict[Kind, str] = {"ptp": "ptp_practitioner", "mue": "mue_practitioner", "mpfs": "mpfs"}
+FIRST_DATASET: dict[Kind, str] = {"ptp": "ptp_practitioner", "mue": "mue_practitioner", "mpfs": "mpfs",
+                                  "addon": "addon"}
 
 
 def loaded(store: ReferenceStore, kind: Kind) -> bool:

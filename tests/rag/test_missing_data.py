@@ -59,3 +59,10 @@ def test_a_global_period_question_without_the_fee_schedule_names_it(codes_only_s
 def test_with_the_tables_loaded_no_missing_table_sentence(tiny_service):
     answer = tiny_service.ask("Can 22511 and 22514 be billed together?")
     assert "not loaded" not in answer.answer and answer.ptp
+
+
+def test_an_addon_question_without_the_addon_file_names_it(codes_only_service):
+    answer = codes_only_service.ask("Is 22514 an add-on code?")
+    assert answer.sentences[0].text.startswith("The NCCI add-on code edit file is not loaded, so CasePilot cannot "
+                                               "tell the add-on code edits of 22514")
+    assert "casepilot-ingest fetch --only addon" in answer.sentences[0].text
