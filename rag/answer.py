@@ -63,6 +63,16 @@ class SeeAlso(BaseModel):
     _http_only = field_validator("url")(classmethod(lambda cls, value: http_url(value)))
 
 
+class Alternative(BaseModel):
+    """A code named after the answer for the reader to compare with the one it leads with: what tells the two
+    apart, and the row it was read from. Not a claim of the answer, so not one of its sentences."""
+
+    code: str
+    description: str
+    differs: str = Field(description="the words of its descriptor that the leading code's lacks")
+    citation: int = Field(description="marker of the citation of its code row")
+
+
 class Sentence(BaseModel):
     text: str
     citations: list[int] = Field(default_factory=list)
@@ -116,6 +126,8 @@ class Answer(BaseModel):
     codes: list[CodeCheck] = Field(default_factory=list, description="every code in question and answer, checked")
     intents: list[Intent]
     plan: list[PlanStep] = Field(default_factory=list, description="the tools that ran for this answer, and why")
+    alternatives: list[Alternative] = Field(default_factory=list,
+                                            description="other codes to compare with the code the answer leads with")
     see_also: list[SeeAlso] = Field(default_factory=list, description="related sections, named but not quoted")
     abstained: bool = False
     removed_codes: list[str] = Field(default_factory=list, description="codes the guard took out of the answer")

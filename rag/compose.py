@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Sequence
 
-from rag.answer import Citation, SeeAlso, Sentence
+from rag.answer import Alternative, Citation, SeeAlso, Sentence
 from rag.codes import codes_in
 from rag.exact import Fact
 from rag.relevance import Topic, near_duplicate, stands_alone
@@ -254,8 +254,11 @@ def _see_also(hits: Sequence[Hit], quoted: Sequence[Hit]) -> list[SeeAlso]:
     return found
 
 
-def render(sentences: Sequence[Sentence], see_also: Sequence[SeeAlso] = ()) -> str:
+def render(sentences: Sequence[Sentence], see_also: Sequence[SeeAlso] = (),
+           alternatives: Sequence[Alternative] = ()) -> str:
     text = " ".join(f"{s.text.rstrip()} {''.join(f'[{m}]' for m in s.citations)}".strip() for s in sentences)
+    if alternatives:
+        text += "\nCompare: " + "; ".join(f"{a.code} ({a.differs}) [{a.citation}]" for a in alternatives) + "."
     if see_also:
         text += "\nSee also: " + "; ".join(item.title for item in see_also) + "."
     return text

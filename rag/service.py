@@ -12,14 +12,14 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterator, Literal, Sequence
 
-from rag.answer import Answer, Citation, CodeCheck, CodeHit, PlanStep, SeeAlso, Sentence
+from rag.answer import Alternative, Answer, Citation, CodeCheck, CodeHit, PlanStep, SeeAlso, Sentence
 from rag.case2code import CodeSearch
 from rag.conversation import CLARIFY, Turn, in_context
 from rag.compose import CitationBook, attribute_citations, compose_extractive, last_sentence_end, render
 from rag.coverage import CoverageFinder
 from rag.exact import ExactResult, mue_facts, pair_facts
 from rag.findings.codes import check_code, code_facts, listing_facts
-from rag.findings.common import Fact
+from rag.findings.common import CodeToCompare, Fact
 from rag.findings.missing import hcpcs_not_loaded, loaded, missing_table_fact
 from rag.findings_mpfs import addon_answer_facts, mpfs_facts
 from rag.findings.modifiers import modifier_answer_facts
@@ -75,6 +75,7 @@ class Evidence:
     service_date: int | None
     suggested: dict[str, CodeCheck] = field(default_factory=dict)  # "Did you mean" codes, checked too
     plan: list[PlanStep] = field(default_factory=list)
+    compare: list[CodeToCompare] = field(default_factory=list)  # codes named after the answer, not claims
 
 
 @dataclass
@@ -91,6 +92,7 @@ class Prepared:
     clarify: bool = False
     no_source: bool = False  # retrieval found passages, none about the question
     see_also: list[SeeAlso] = field(default_factory=list)
+    alternatives: list[Alternative] = field(default_factory=list)
 
 
 class QueryService:
@@ -176,11 +178,13 @@ class QueryService:
                     plan.append(PlanStep(tool="code_lookup", why=f"the code sets for {', '.join(valid)}"))
             answered_from_words = False
             named_modifier = False
+            compare: list[CodeToCompare] = []
             if not recognized.codes and not recognized.modifiers and MODIFIER_WORD.search(question) and \
                     ("guideline" not in intents or ASKS_FOR_MODIFIER.search(question)):
                 named = self.which_modifier.answer(question)
                 if named.facts:
                     facts += named.facts
+                    compare += named.compare
                     named_modifier = True
                     plan.append(PlanStep(tool="which_modifier", why=f"modifier search for \"{named.query}\""))
             if not recognized.codes and not recognized.modifiers and not named_modifier and \
@@ -191,6 +195,7 @@ class QueryService:
                     found.facts = []  # "what is a medically unlikely edit?": a rule asked for, not a code
                 if found.facts:
                     facts += found.facts
+                    compare += found.compare
                     answered_from_words = True
                     tool = "drug_units" if found.code_sets == ["HCPCS"] and found.query and \
                         not found.query[:1].isdigit() and found.facts[0].text.startswith("The HCPCS code for") \
@@ -210,7 +215,7 @@ class QueryService:
             timings.add({"embed_ms": retrieved.embed_ms, "search_ms": retrieved.search_ms, **retrieved.timings})
             plan.append(PlanStep(tool="coverage" if "coverage" in intents else "retrieval",
                                  why="guideline and coverage passages (hybrid search)"))
-        return Evidence(understood, facts, exact, checks, hits, service_date, plan=plan)
+        return Evidence(understood, facts, exact, checks, hits, service_date, plan=plan, compare=compare)
 
     def _fee_schedule_facts(self, codes: Sequence[str]) -> list[Fact]:
         if not loaded(self.reference, "mpfs"):
@@ -250,7 +255,10 @@ class QueryService:
                                           [*evidence.checks, *evidence.understood.recognized.modifiers], book)
         if not composed.sentences:  # no source is about what was asked: say so, and where the answer lives
             return Prepared(question, evidence, CitationBook(), [], True, timings, no_source=True)
-        return Prepared(question, evidence, book, composed.sentences, False, timings, see_also=composed.see_also)
+        alternatives = [Alternative(code=item.code, description=item.description, differs=item.differs,
+                                    citation=book.cite(item.citation)) for item in evidence.compare]
+        return Prepared(question, evidence, book, composed.sentences, False, timings, see_also=composed.see_also,
+                        alternatives=alternatives)
 
     # ------------------------------------------------------------ answers
 
@@ -299,10 +307,12 @@ class QueryService:
             assert guarded is not None
             sentences = notes + guarded.sentences
             checks = {**guarded.checks, **evidence.checks, **evidence.suggested}
-        used_markers = {m for s in sentences for m in s.citations}
+        alternatives = [] if abstained else prepared.alternatives
+        used_markers = {m for s in sentences for m in s.citations} | {a.citation for a in alternatives}
         prepared.timings.total()
         see_also = [] if abstained else prepared.see_also
-        return Answer(answer=render(sentences, see_also), sentences=sentences, see_also=see_also,
+        return Answer(answer=render(sentences, see_also, alternatives), sentences=sentences, see_also=see_also,
+                      alternatives=alternatives,
                       citations=[c for c in book.citations if c.marker in used_markers],
                       codes=list(checks.values()), intents=evidence.understood.intents, plan=evidence.plan,
                       abstained=abstained,

@@ -13,10 +13,11 @@ import re
 from dataclasses import dataclass, field
 
 from rag.abbreviations import expand
+from rag.answer import CodeHit
 from rag.case2code import CodeSearch, descriptor_match
 from rag.drugs import Dose, DoseError, DrugTable, code_lines_for_dose, load_drug_table, parse_doses, units_for
-from rag.findings.codes import CODE_SET_LABELS, code_citation, describe
-from rag.findings.common import Fact
+from rag.findings.codes import CODE_SET_LABELS, code_citation, describe, to_compare
+from rag.findings.common import CodeToCompare, Fact
 from rag.findings.mue import mue_citation, mue_finding, mue_sentence
 from rag.stores.reference import ReferenceStore, Sourced
 from rag.stores.schema import CodeRecord
@@ -44,6 +45,7 @@ NOTE_CHARS = 220
 @dataclass
 class WhichCodeResult:
     facts: list[Fact] = field(default_factory=list)
+    compare: list[CodeToCompare] = field(default_factory=list)  # other codes named after the answer
     codes: list[str] = field(default_factory=list)  # the codes the answer names, best first
     query: str = ""
     code_sets: list[str] | None = None
@@ -77,6 +79,16 @@ QUESTION_WORDS = re.compile(r"\b(how|when|why|what|whats|which|who|can|could|doe
                             r"difference|vs|versus|rule|rules|guideline|guidelines|policy|mean|meaning)\b", re.I)
 SHORT_PHRASE_WORDS = 8
 QUALITY_MEASURE = re.compile(r"^G[89]\d{3}$")  # HCPCS quality-data codes: the answer only when asked for
+# HCPCS Level II describes what CPT does not (CMS): a CPT code about as close to the words leads a Level II one,
+# unless Medicare's own G-codes are what the words ask for. S-codes are private payers' codes, Medicare does not
+# accept them: they give way from further back.
+LEVEL_II_WORDS = re.compile(r"\b(medicare|cms|g[- ]?codes?|hcpcs|level ii|s[- ]?codes?|private payers?)\b", re.I)
+CPT_FIRST_MARGIN = {"S": 0.008}
+CPT_FIRST_DEFAULT_MARGIN = 0.004
+# "Injection administration" asks for the service; a J-code bills the drug given, so it answers only when the
+# words name the drug (then the drug table answers first).
+ADMINISTRATION = re.compile(r"\badmin(?:istration|istered|ister)?\b", re.I)
+DRUG_SUPPLY = re.compile(r"^J\d{4}$")
 
 
 # Words that say a phrase names a service (a procedure, test, drug or supply) or a condition. With no code set
@@ -145,6 +157,7 @@ class WhichCode:
         except DoseError:  # a dose in a unit none of the drug's codes is billed in: the codes, without units
             lines = []
         others: list[Sourced[CodeRecord]] = []
+        lead: CodeRecord | None = None
         dosed = [line.code for line in lines]  # a dose names the strengths it is billed in: those lead
         candidates = [*dosed, *(c for c in candidates if c not in dosed)]
         for drug in candidates[:1 + ALTERNATIVES]:
@@ -168,15 +181,13 @@ class WhichCode:
                 continue
             result.facts.append(Fact(text, code_citation(sourced), (drug.hcpcs,)))
             result.codes.append(drug.hcpcs)
+            lead = lead or sourced.fact
             if line is not None and len(result.codes) == 1:
                 for limit in self.store.mue(drug.hcpcs):
                     finding = mue_finding(limit)
                     result.facts.append(Fact(mue_sentence(finding, line.units), mue_citation(limit), (drug.hcpcs,)))
-        if others and result.facts:  # the drug's other strengths, in one sentence, each code cited by its row
-            named = "; ".join(f"{s.fact.code} ({_clause(describe(s.fact))})" for s in others)
-            result.facts.append(Fact(f"Other {match.generics[0]} codes: {named}.", code_citation(others[0]),
-                                     tuple(s.fact.code for s in others),
-                                     also=tuple(code_citation(s) for s in others[1:])))
+        if lead is not None:  # the drug's other strengths, to compare, each cited by its row
+            result.compare = [to_compare(s, lead) for s in others]
         return result if result.facts else None
 
     def dose_facts(self, question: str, codes: list[str]) -> list[Fact]:
@@ -237,14 +248,8 @@ class WhichCode:
                         and (code_sets or s.fact.code_set == lead.fact.code_set)
                         and not s.fact.code.startswith(lead.fact.code)
                         and descriptor_match(query, [describe(s.fact)]) >= floor][:ALTERNATIVES]
-        if alternatives:
-            named = "; ".join(f"{s.fact.code} ({_clause(describe(s.fact))})" for s in alternatives)
-            citation = code_citation(alternatives[0])
-            citation.codes = [s.fact.code for s in alternatives]
-            citation.snippet = " | ".join(f"{s.fact.code} {describe(s.fact)}" for s in alternatives)[:300]
-            result.facts.append(Fact(f"Other codes to compare: {named}.", citation,
-                                     tuple(s.fact.code for s in alternatives)))
-            result.codes += [s.fact.code for s in alternatives]
+        result.compare = [to_compare(s, lead.fact) for s in alternatives]
+        result.codes += [s.fact.code for s in alternatives]
         return result
 
     def _candidates(self, query: str, code_sets: list[str] | None):
@@ -260,8 +265,8 @@ class WhichCode:
                                                                 >= OWN_DESCRIPTOR)]
 
         if code_sets:
-            return usable(self.search.search(query, limit=8, code_sets=code_sets))
-        groups = [usable(self.search.search(query, limit=8, code_sets=sets))
+            return cpt_first(query, usable(self.search.search(query, limit=8, code_sets=code_sets)))
+        groups = [cpt_first(query, usable(self.search.search(query, limit=8, code_sets=sets)))
                   for sets in (["ICD10CM"], ["CPT", "HCPCS"])]
         groups = [g for g in groups if g]
         if not groups:
@@ -342,3 +347,18 @@ class WhichCode:
                                   code_citation(level, values), (level.fact.code,)))
                 break
         return facts
+
+
+def cpt_first(query: str, hits: list[CodeHit]) -> list[CodeHit]:
+    """A HCPCS Level II code that leads only narrowly gives way to the CPT code behind it (see LEVEL_II_WORDS);
+    a drug supply J-code never answers a question about administering."""
+    if ADMINISTRATION.search(query):
+        hits = [h for h in hits if not DRUG_SUPPLY.match(h.code)]
+    if not hits or hits[0].code_set != "HCPCS" or hits[0].source in ("descriptor", "exact") or \
+            LEVEL_II_WORDS.search(query):
+        return hits
+    margin = CPT_FIRST_MARGIN.get(hits[0].code[:1], CPT_FIRST_DEFAULT_MARGIN)
+    for hit in hits[1:4]:
+        if hit.code_set == "CPT" and hits[0].score - hit.score <= margin:
+            return [hit, *(h for h in hits if h is not hit)]
+    return hits

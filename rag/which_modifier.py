@@ -13,8 +13,8 @@ import threading
 from dataclasses import dataclass, field
 
 from rag.case2code import descriptor_match
-from rag.findings.codes import code_citation
-from rag.findings.common import Fact
+from rag.findings.codes import code_citation, to_compare
+from rag.findings.common import CodeToCompare, Fact
 from rag.findings.modifiers import first_sentence, modifier_records
 from rag.retrieve import HybridRetriever
 from rag.stores.reference import ReferenceStore, Sourced
@@ -36,6 +36,7 @@ CANDIDATES = 10
 @dataclass
 class WhichModifierResult:
     facts: list[Fact] = field(default_factory=list)
+    compare: list[CodeToCompare] = field(default_factory=list)  # other modifiers named after the answer
     modifiers: list[str] = field(default_factory=list)
     query: str = ""
 
@@ -91,14 +92,7 @@ class ModifierSearch:
         lead = modifier_records(self.store, ranked[0])[0]
         result.facts.append(Fact(f"The modifier for {_as_asked(question) or words} is modifier {_described(lead)}.",
                                  code_citation(lead, lead.fact.lay_description or None), (ranked[0],)))
-        others = [modifier_records(self.store, code)[0] for code in ranked[1:]]
-        if others:
-            citation = code_citation(others[0])
-            citation.codes = [s.fact.code for s in others]
-            citation.snippet = " | ".join(f"{s.fact.code} {s.fact.short_description}" for s in others)[:300]
-            result.facts.append(Fact("Other modifiers to compare: " + "; ".join(_described(s, brief=True)
-                                                                                 for s in others) + ".",
-                                     citation, tuple(citation.codes)))
+        result.compare = [to_compare(modifier_records(self.store, code)[0], lead.fact) for code in ranked[1:]]
         result.modifiers = ranked
         return result
 
@@ -111,9 +105,9 @@ def _as_asked(question: str) -> str:
     return text.strip(" ?.!")
 
 
-def _described(sourced: Sourced[CodeRecord], brief: bool = False) -> str:
+def _described(sourced: Sourced[CodeRecord]) -> str:
     record = sourced.fact
     title = record.short_description or record.long_description
-    if brief or not record.lay_description:
+    if not record.lay_description:
         return f"{record.code} ({title.rstrip('.')})"
     return f"{record.code} ({title.rstrip('.')}): {first_sentence(record.lay_description).rstrip('.')}"

@@ -313,6 +313,13 @@
           state.sentences.forEach(function (s) { text.appendChild(self.renderSentence(s, state)); });
         }
         if (payload.abstained) answer.classList.add("abstain");
+        if (payload.alternatives && payload.alternatives.length) {
+          // Codes to compare with the one the answer leads with: the code and what tells it apart, as text.
+          var compared = payload.alternatives.map(function (a) {
+            return a.code + " (" + a.differs + ") [" + a.citation + "]";
+          }).join("; ");
+          text.appendChild(el("p", {class: "compare", text: "Compare: " + compared + "."}));
+        }
         if (payload.see_also && payload.see_also.length) {
           // Related sections are named, not pasted: titles only, as text (URLs were filtered to http(s) upstream).
           var titles = payload.see_also.map(function (item) { return item.title; }).join("; ");

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from difflib import SequenceMatcher
+
 from rag.answer import Citation, CitedFact, CodeCheck
-from rag.findings.common import Fact, format_date, reference_citation, table_name
+from rag.findings.common import CodeToCompare, Fact, format_date, reference_citation, table_name
 from rag.stores.reference import ReferenceStore, Sourced
 from rag.stores.schema import CodeRecord
 
@@ -12,6 +15,52 @@ CODE_SET_LABELS = {"ICD10CM": "ICD-10-CM", "MODIFIER": "Modifier"}
 
 def describe(record: CodeRecord) -> str:
     return record.long_description or record.lay_description or record.short_description
+
+
+DIFFERS_MAX_WORDS = 8
+CLAUSE_MAX_WORDS = 12
+AMOUNT_WORDS = {"to", "per", "of", "over"}
+DESCRIPTOR_WORD = re.compile(r"[A-Za-z0-9][\w%./-]*")
+
+
+def _opening_clause(text: str) -> str:
+    clause = re.split(r"(?<=[\w)])[.;:](?:\s|$)", text.strip(), maxsplit=1)[0].strip().rstrip(".,")
+    words = clause.split()
+    return " ".join(words[:CLAUSE_MAX_WORDS]) + (" ..." if len(words) > CLAUSE_MAX_WORDS else "")
+
+
+def differing_words(text: str, lead: str) -> str:
+    """What tells descriptor ``text`` apart from the leading code's ``lead``: its words the lead lacks, in
+    order ("mild" beside "moderate"; a bare number keeps its neighbours: "Type 1"); the opening clause when the
+    two share too little for a short difference."""
+    text, lead = _opening_clause(text), _opening_clause(lead)
+    words, lead_words = DESCRIPTOR_WORD.findall(text), DESCRIPTOR_WORD.findall(lead)
+    matcher = SequenceMatcher(a=[w.lower() for w in lead_words], b=[w.lower() for w in words], autojunk=False)
+    parts = []
+    for tag, _a0, _a1, b0, b1 in matcher.get_opcodes():
+        if tag in ("replace", "insert"):
+            if all(w.replace(".", "").isdigit() for w in words[b0:b1]):  # "up to 40 mg", "Type 1 diabetes"
+                b0, b1 = max(0, b0 - 1), min(len(words), b1 + 1)
+                while b0 > 0 and words[b0].lower() in AMOUNT_WORDS:
+                    b0 -= 1
+            parts.append(" ".join(words[b0:b1]))
+    if not parts or sum(len(p.split()) for p in parts) > DIFFERS_MAX_WORDS:
+        return text
+    return ", ".join(parts)
+
+
+def to_compare(sourced: Sourced[CodeRecord], lead: CodeRecord) -> CodeToCompare:
+    """``sourced``'s code as one to compare with the answer's ``lead`` code, cited by its own row."""
+    text, lead_text = _title(sourced.fact), _title(lead)
+    return CodeToCompare(sourced.fact.code, _opening_clause(text), differing_words(text, lead_text),
+                         code_citation(sourced))
+
+
+def _title(record: CodeRecord) -> str:
+    """A modifier by its name (its long text is guidance), any other code by its descriptor."""
+    if record.code_set == "MODIFIER":
+        return record.short_description or describe(record)
+    return describe(record).strip()
 
 
 def code_citation(sourced: Sourced[CodeRecord], text: str | None = None) -> Citation:

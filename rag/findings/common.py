@@ -27,6 +27,16 @@ class Fact:
         self.citation.codes = list(dict.fromkeys([*self.citation.codes, *self.codes, *codes_in(self.text)]))
 
 
+@dataclass
+class CodeToCompare:
+    """A code to name beside the answer's code (rag.answer.Alternative once its citation has a marker)."""
+
+    code: str
+    description: str
+    differs: str
+    citation: Citation
+
+
 def format_date(value: int | None) -> str:
     if not value or value >= 99991231:
         return "none"

@@ -235,3 +235,35 @@ def test_a_question_about_a_rule_is_not_answered_with_a_weakly_matching_code(rag
 def test_the_number_asked_about_leads_the_answer(rag_service):
     answer = rag_service.ask("What does CARC 151 mean on a remittance?")
     assert answer.sentences[0].text.startswith("CARC 151 means")
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("text", "lead", "differs"), [
+    ("Major depressive disorder, recurrent, mild", "Major depressive disorder, recurrent, moderate", "mild"),
+    ("Type 2 diabetes mellitus with hyperglycemia", "Type 1 diabetes mellitus with hyperglycemia", "Type 2 diabetes"),
+    ("Injection, methylprednisolone sodium succinate, up to 40 mg",
+     "Injection, methylprednisolone sodium succinate, up to 125 mg", "up to 40 mg"),
+    ("Carpal tunnel syndrome, left upper limb", "Carpal tunnel syndrome, right upper limb", "left"),
+    # sharing too little for a short difference: the descriptor's opening clause
+    ("Pain localized to flank: any side", "Cervicalgia", "Pain localized to flank")])
+def test_what_tells_a_code_to_compare_apart_from_the_answer(text, lead, differs):
+    from rag.findings.codes import differing_words
+
+    assert differing_words(text, lead) == differs
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+def test_codes_to_compare_follow_the_answer_as_a_list_each_cited_by_its_row(rag_service):
+    answer = rag_service.ask("MDD recurrent moderate")
+    assert codes_in(answer.sentences[0].text)[0] == "F33.1"
+    assert [s for s in answer.sentences if "compare" in s.text.lower()] == []  # not a sentence of the answer
+    assert answer.alternatives and len(answer.alternatives) <= 2
+    by_marker = {c.marker: c for c in answer.citations}
+    for alternative in answer.alternatives:
+        record = rag_service.reference.lookup_code(alternative.code)[0].fact
+        assert record.code.startswith("F33.") and record.attributes.get("billable")
+        assert alternative.differs.lower() in record.long_description.lower()  # its own words
+        cited = by_marker[alternative.citation]
+        assert (cited.source, cited.row) == ("icd10cm", record.row)
+    assert f"\nCompare: {answer.alternatives[0].code} ({answer.alternatives[0].differs})" in answer.answer
