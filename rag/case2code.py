@@ -15,6 +15,7 @@ from typing import Sequence
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from rag.abbreviations import expand
 from rag.answer import CodeHit
 from rag.codes import recognize
 from rag.findings.codes import check_code, describe
@@ -175,9 +176,13 @@ class CodeSearch:
         if not found:
             return None
         record = found[0].fact
-        texts = [t for s in found for t in (s.fact.long_description, s.fact.short_description,
-                                             s.fact.lay_description, " ".join(s.fact.attributes.get("lay_terms", [])))
-                 if t]
+        # Search terms are matched as written and spelt out: questions arrive with abbreviations spelt out ("IM
+        # injection" is asked as "intramuscular injection").
+        terms = [" | ".join(s.fact.attributes.get("lay_terms", [])) for s in found]
+        texts = [t for s, said in zip(found, terms) for t in (s.fact.long_description, s.fact.short_description,
+                                                                s.fact.lay_description, said,
+                                                                expand(said) if said else "") if t]
+        texts = list(dict.fromkeys(texts))
         terminated = any(s.fact.termination_date for s in found)
         return CodeHit(code=code, code_set=record.code_set, description=describe(record)[:200], score=0.0,
                        status="deleted" if terminated else "valid",
@@ -274,11 +279,16 @@ def descriptor_match(query: str, texts: Sequence[str], words: Sequence[str] = ()
         t = normalize_descriptor(text)
         for q in queries:
             best = max(best, (fuzz.token_sort_ratio(q, t) + fuzz.token_set_ratio(q, t)) / 200)
-    leads = " | ".join(normalize_descriptor(re.split(r"(?<=[.;])\s", t, maxsplit=1)[0]) for t in texts)
+    leads = " | ".join(normalize_descriptor(re.split(r"(?<=\.)\s", t, maxsplit=1)[0]) for t in texts)
     for word in NEGATION.findall(query):
         word = word.lower()
-        if re.search(rf"\b(?:without|no|not)\s+(?:\w+\s+){{0,2}}{re.escape(word)}", leads):
+        if re.search(rf"\b(?:without|no|not)\s+(?:\w+\s+){{0,3}}{re.escape(word)}", leads):
             best += 0.25
         elif re.search(rf"\bwith\s+(?:\w+\s+){{0,2}}{re.escape(word)}", leads):
+            best -= 0.25
+    # "non-emergency" is not "emergency": a word the query asks for plainly, negated by the descriptor's "non".
+    plain = normalize_descriptor(query)
+    for word in set(plain.split()) - {"non"}:
+        if len(word) > 3 and f"non {word}" in leads and f"non {word}" not in plain:
             best -= 0.25
     return best
