@@ -331,9 +331,7 @@ class WhichCode:
             for level in chain:
                 notes = level.fact.attributes.get(key)
                 if notes:
-                    note = " ".join(str(n) for n in notes)
-                    if len(note) > NOTE_CHARS:
-                        note = note[:NOTE_CHARS].rsplit(" ", 1)[0] + " ..."
+                    note = _note_text([str(n) for n in notes])
                     facts.append(Fact(f"{lead} (tabular note at {level.fact.code}): {note.rstrip('.')}.",
                                       code_citation(level, note), (level.fact.code,)))
                     break
@@ -347,6 +345,19 @@ class WhichCode:
                                   code_citation(level, values), (level.fact.code,)))
                 break
         return facts
+
+
+def _note_text(items: list[str]) -> str:
+    """A tabular note's items as one clause, whole items only ("code to identify: eosinophilic asthma (J82.83);
+    exposure to ... (Z77.22); and 5 more"): cutting an item would leave a phrase without its code."""
+    text = ""
+    for shown, item in enumerate(items):
+        item = item.strip().rstrip(".;")
+        joined = item if not text else f"{text} {item}" if text.endswith(":") else f"{text}; {item}"
+        if text and len(joined) > NOTE_CHARS:
+            return f"{text}; and {len(items) - shown} more in the tabular"
+        text = joined
+    return text
 
 
 def cpt_first(query: str, hits: list[CodeHit]) -> list[CodeHit]:

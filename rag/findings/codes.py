@@ -39,7 +39,7 @@ def differing_words(text: str, lead: str) -> str:
     parts = []
     for tag, _a0, _a1, b0, b1 in matcher.get_opcodes():
         if tag in ("replace", "insert"):
-            if all(w.replace(".", "").isdigit() for w in words[b0:b1]):  # "up to 40 mg", "Type 1 diabetes"
+            if all(any(ch.isdigit() for ch in w) and len(w) <= 4 for w in words[b0:b1]):  # "up to 40 mg", "Type 1"
                 b0, b1 = max(0, b0 - 1), min(len(words), b1 + 1)
                 while b0 > 0 and words[b0].lower() in AMOUNT_WORDS:
                     b0 -= 1

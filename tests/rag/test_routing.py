@@ -267,3 +267,15 @@ def test_codes_to_compare_follow_the_answer_as_a_list_each_cited_by_its_row(rag_
         cited = by_marker[alternative.citation]
         assert (cited.source, cited.row) == ("icd10cm", record.row)
     assert f"\nCompare: {answer.alternatives[0].code} ({answer.alternatives[0].differs})" in answer.answer
+
+
+@pytest.mark.unit
+def test_a_long_tabular_note_is_cut_between_items_never_inside_one():
+    from rag.which_code import NOTE_CHARS, _note_text
+
+    items = ["code to identify:"] + [f"exposure number {n} to environmental tobacco smoke (Z77.2{n})" for n in range(9)]
+    text = _note_text(items)
+    assert text.startswith("code to identify: exposure number 0 to environmental tobacco smoke (Z77.20); exposure")
+    shown = text.split("; and ")[0]
+    assert len(shown) <= NOTE_CHARS and shown.endswith(")")  # every item shown is whole, its code included
+    assert text.endswith(f"; and {9 - shown.count('(Z77')} more in the tabular")
