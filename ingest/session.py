@@ -189,9 +189,10 @@ def ingest_corpora(run: Run, corpora: Path, hcpcs: Path | None = None, icd10cm: 
     if hcpcs:
         ingest_hcpcs(run, hcpcs, None)
     if icd10cm:
-        from ingest.loaders.icd10cm import load_icd10cm
+        from ingest.loaders.icd10cm import LAY_TERMS_FILE, load_icd10cm
 
-        run.reference(load_icd10cm())
+        lay_terms = corpora / "icd10cm" / LAY_TERMS_FILE  # the project's lay words for the tabular's codes
+        run.reference(load_icd10cm(lay_terms=lay_terms if lay_terms.is_file() else None))
 
 
 # ---------------------------------------------------------------- Medicare coverage (MCD, NCDs, MACs)

@@ -6,22 +6,33 @@ full code is emitted, with the dot ("M80.08XA"), including the 7th-character cod
 ``sevenChrDef`` and checks against the CDC code list; chapters and blocks are not codes and only name the
 families. Instructional notes are stored where the Tabular List puts them (a category's Excludes1 note is on
 the category, not copied to each code below it); ``parent`` lets a reader walk up for inherited notes.
+
+Code search reads ``lay_terms``: the tabular's own inclusion terms, then the project's table of the words coders
+and patients use (corpora/icd10cm/lay_terms.csv: "neck pain" at M54.2 "Cervicalgia"), which the tabular lacks.
+A table row that names no billable code, or no terms, is a malformed row of the release (file:line).
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import warnings
+from dataclasses import dataclass, field
 from importlib import metadata, resources
+from pathlib import Path
 from typing import Iterator
 
-from ingest.records import ParsedRelease
+from ingest.records import IngestError, ParsedRelease, RowError
 from rag.stores.schema import CodeRecord
 
 DATASET = "icd10cm"
 DEFAULT_VERSION = "FY2026"  # simple_icd_10_cm 1.5.x ships the April 1, 2026 update of FY2026
 PACKAGE = "simple_icd_10_cm"
-RECIPE = "synonyms-1"
+RECIPE = "synonyms-2+lay-terms"  # the recipe and the lay-term table's digest are both in the release checksum
+LAY_TERMS_FILE = "lay_terms.csv"
+DEFAULT_LAY_TERMS = Path(__file__).resolve().parents[2] / "corpora" / DATASET / LAY_TERMS_FILE
+LAY_TERM_COLUMNS = ("code", "lay_terms", "note")
 
 _NOTE_LISTS = (("includes", "get_includes"), ("inclusion_terms", "get_inclusion_term"),
                ("excludes1", "get_excludes1"), ("excludes2", "get_excludes2"))
@@ -41,8 +52,94 @@ def _package_data() -> tuple[str, str]:
     return files[0].name, hashlib.sha256(files[0].read_bytes()).hexdigest()
 
 
-def iter_icd10cm(cm) -> Iterator[CodeRecord]:
-    """The codes of the tree ``cm`` (the imported package module) in Tabular List order."""
+@dataclass
+class LayTerms:
+    """The project's lay-term table as read: terms and notes by code, and the rows that could not be used."""
+
+    path: str = ""
+    sha256: str = ""
+    terms: dict[str, list[str]] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    errors: list[RowError] = field(default_factory=list)
+
+
+def _unique(terms) -> list[str]:
+    """The terms in order, blanks and repeats (ignoring case and spacing) dropped: the first spelling stays."""
+    seen: set[str] = set()
+    kept = []
+    for term in terms:
+        term = " ".join(term.split())
+        key = term.casefold()
+        if term and key not in seen:
+            seen.add(key)
+            kept.append(term)
+    return kept
+
+
+def read_lay_terms(path: Path, cm) -> LayTerms:
+    """The lay-term table at ``path``, each row checked against the tree ``cm``: the code must be a billable
+    ICD-10-CM code written with its dot, once, with at least one term. A missing file or header is an IngestError;
+    a bad row is a RowError naming the file and line (the load goes on without it, or fails in strict mode)."""
+    path = Path(path)
+    file = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise IngestError(file, f"cannot read the lay-term table ({error.strerror or error})") from None
+    table = LayTerms(file, hashlib.sha256(data).hexdigest())
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise IngestError(file, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = [c for c in LAY_TERM_COLUMNS[:2] if c not in (reader.fieldnames or [])]
+    if missing:
+        raise IngestError(file, f"header lacks {', '.join(missing)} (expected {','.join(LAY_TERM_COLUMNS)})", 1)
+    first_line: dict[str, int] = {}
+    for row in reader:
+        line = reader.line_num
+        values = [v for v in row.values() if isinstance(v, str)]
+        if not any(v.strip() for v in values):
+            continue
+        if None in row:  # more fields than the header names: an unquoted comma
+            table.errors.append(RowError(file, line, f"{len(values) + len(row[None])} fields, expected "
+                                                     f"{len(LAY_TERM_COLUMNS)} (quote a value that has a comma)"))
+            continue
+        code = (row.get("code") or "").strip()
+        if not code:
+            table.errors.append(RowError(file, line, "no code"))
+            continue
+        if not cm.is_valid_item(code):
+            table.errors.append(RowError(file, line, f"{code!r} is not an ICD-10-CM code"))
+            continue
+        if "." not in code and len(code) > 3:
+            table.errors.append(RowError(file, line, f"{code!r}: write the code with its dot "
+                                                     f"({cm.add_dot(code)})"))
+            continue
+        if not cm.is_leaf(code):
+            table.errors.append(RowError(file, line, f"{code} ({cm.get_description(code)}) is not billable: "
+                                                     "name one of its codes"))
+            continue
+        terms = _unique((row.get("lay_terms") or "").split("|"))
+        if not terms:
+            table.errors.append(RowError(file, line, f"{code} has no lay terms"))
+            continue
+        if code in first_line:
+            table.errors.append(RowError(file, line, f"{code} is listed twice (first on line {first_line[code]})"))
+            continue
+        first_line[code] = line
+        table.terms[code] = terms
+        note = " ".join((row.get("note") or "").split())
+        if note:
+            table.notes[code] = note
+    return table
+
+
+def iter_icd10cm(cm, lay_terms: LayTerms | None = None) -> Iterator[CodeRecord | RowError]:
+    """The codes of the tree ``cm`` (the imported package module) in Tabular List order, with the lay-term
+    table's terms merged in; the table's malformed rows come first."""
+    lay_terms = lay_terms or LayTerms()
+    yield from lay_terms.errors
     chapter = chapter_title = ""
     seen: set[str] = set()
     row = 0
@@ -86,17 +183,25 @@ def iter_icd10cm(cm) -> Iterator[CodeRecord]:
         # The tabular's own other names for the code ("Stone in kidney" at N20.0, "Streptococcal sore throat" at
         # J02.0) are what a coder types: code search indexes lay_terms.
         synonyms = [*attributes.get("inclusion_terms", []), *attributes.get("includes", [])]
+        extra = lay_terms.terms.get(code)
+        if extra:  # the project's table adds the everyday words (M54.2 "Cervicalgia": "neck pain")
+            synonyms = _unique([*synonyms, *extra])
+            if code in lay_terms.notes:
+                attributes["lay_terms_note"] = lay_terms.notes[code]
         if synonyms:
             attributes["lay_terms"] = synonyms
         yield CodeRecord(code=code, code_set="ICD10CM", long_description=description, family=family,
                          attributes=attributes, row=row)
 
 
-def load_icd10cm(version: str | None = None) -> ParsedRelease:
-    """Every ICD-10-CM category, subcategory and code the installed package knows, as one release."""
+def load_icd10cm(version: str | None = None, lay_terms: Path | None = DEFAULT_LAY_TERMS) -> ParsedRelease:
+    """Every ICD-10-CM category, subcategory and code the installed package knows, as one release, with the
+    lay-term table ``lay_terms`` (the repository's by default; None for the tabular's terms only)."""
     with warnings.catch_warnings():  # the package reads its data with deprecated importlib.resources calls
         warnings.simplefilter("ignore", DeprecationWarning)
         import simple_icd_10_cm as cm  # builds the tree from the package's XML: import only when loading
+
+    table = read_lay_terms(lay_terms, cm) if lay_terms is not None else None
 
     xml_name, digest = _package_data()
     try:
@@ -104,8 +209,12 @@ def load_icd10cm(version: str | None = None) -> ParsedRelease:
     except metadata.PackageNotFoundError:
         package_version = "unknown"
     source = f"{PACKAGE} {package_version}" + (f" ({xml_name})" if xml_name else "")
-    # The recipe joins the package's digest: a change to what the loader derives from the same XML (the synonyms
-    # indexed for code search) reloads the release instead of reading as "unchanged".
-    return ParsedRelease(DATASET, version or DEFAULT_VERSION, source, iter_icd10cm(cm),
-                         hashlib.sha256(f"{digest}+{RECIPE}".encode()).hexdigest() if digest else "",
-                         notes=[f"CDC/NCHS ICD-10-CM Tabular List as shipped in {source}"])
+    # The recipe and the lay-term table's digest join the package's digest: a change to what the loader derives
+    # from the same XML, or to the table, reloads the release instead of reading as "unchanged".
+    lay_digest = table.sha256 if table else ""
+    notes = [f"CDC/NCHS ICD-10-CM Tabular List as shipped in {source}"]
+    if table:
+        notes.append(f"lay terms of {len(table.terms)} codes from {table.path} (sha256 {lay_digest[:12]})")
+    return ParsedRelease(DATASET, version or DEFAULT_VERSION, source, iter_icd10cm(cm, table),
+                         hashlib.sha256(f"{digest}+{RECIPE}+{lay_digest}".encode()).hexdigest() if digest else "",
+                         notes=notes)
