@@ -288,7 +288,8 @@ def descriptor_match(query: str, texts: Sequence[str], words: Sequence[str] = ()
             best -= 0.25
     # "non-emergency" is not "emergency": a word the query asks for plainly, negated by the descriptor's "non".
     plain = normalize_descriptor(query)
-    for word in set(plain.split()) - {"non"}:
+    negated = {w.lower() for w in NEGATION.findall(query)}  # "without contrast" is what "non-contrast" says
+    for word in set(plain.split()) - {"non"} - negated:
         if len(word) > 3 and f"non {word}" in leads and f"non {word}" not in plain:
             best -= 0.25
     return best

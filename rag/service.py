@@ -165,8 +165,10 @@ class QueryService:
                 facts += modifier_answer_facts(self.reference, recognized.modifiers)
                 plan.append(PlanStep(tool="modifier", why="modifier guidance for "
                                      + (", ".join(recognized.modifiers) or "the modifier named")))
+            covered = False
             if "coverage" in intents:  # the NCD, or the LCDs and articles (rag.coverage); policy ids are not codes
                 coverage = self.coverage.find(question, valid)
+                covered = bool(coverage.facts)
                 facts = coverage.facts + facts
                 checks = {code: check for code, check in checks.items() if code not in coverage.not_codes}
                 if coverage.facts:
@@ -187,8 +189,11 @@ class QueryService:
                     compare += named.compare
                     named_modifier = True
                     plan.append(PlanStep(tool="which_modifier", why=f"modifier search for \"{named.query}\""))
+            # A coverage answer names its policies; the condition's code is added only when a code is asked for
+            # ("Is a TENS unit covered for chronic low back pain?" is not asking for M54.5-).
             if not recognized.codes and not recognized.modifiers and not named_modifier and \
-                    ("which_code" in intents or UNIT_WORDS.search(question)):
+                    ("which_code" in intents or UNIT_WORDS.search(question)) and \
+                    not (covered and not WHICH_CODE.search(question)):
                 found = self.which_code.answer(question)
                 if found.facts and found.match < WEAK_CODE_MATCH and not WHICH_CODE.search(question) and \
                         QUESTION_WORDS.search(question):

@@ -279,3 +279,25 @@ def test_a_long_tabular_note_is_cut_between_items_never_inside_one():
     shown = text.split("; and ")[0]
     assert len(shown) <= NOTE_CHARS and shown.endswith(")")  # every item shown is whole, its code included
     assert text.endswith(f"; and {9 - shown.count('(Z77')} more in the tabular")
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+def test_a_coverage_question_about_a_condition_does_not_add_the_conditions_code(rag_service):
+    answer = rag_service.ask("Is a TENS unit covered for chronic low back pain?")
+    assert answer.sentences[0].text.startswith("NCD 160.27")
+    assert "which_code" not in [step.tool for step in answer.plan]
+    assert not any(code.startswith("M54") for s in answer.sentences for code in codes_in(s.text))
+
+
+@pytest.mark.unit
+def test_a_negating_prefix_in_a_descriptor_is_weighed_against_the_plain_word():
+    from rag.case2code import descriptor_match
+
+    emergency = "Ambulance service, basic life support, emergency transport (bls-emergency)"
+    non_emergency = "Ambulance service, basic life support, non-emergency transport, (bls)"
+    query = "ambulance basic life support emergency transport"
+    assert descriptor_match(query, [emergency]) > descriptor_match(query, [non_emergency])
+    # "without contrast" is what "non-contrast" says: no penalty then
+    assert descriptor_match("ct head without contrast", ["non-contrast head CT"]) >= \
+        descriptor_match("ct head without contrast", ["head CT"])
