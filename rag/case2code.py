@@ -154,6 +154,19 @@ class CodeSearch:
                 self._df, self._documents = df, max(1, sum(1 for _ in index))
             return self._descriptors
 
+    def typed_descriptor(self, question: str, code_sets: Sequence[str] | None = None) -> list[str]:
+        """The codes whose descriptor the question ends with word for word ("what is the hcpcs code for <the
+        descriptor>?"): the coder pasted it, so it names its code (active codes first)."""
+        index = self._descriptor_index()
+        words = question.strip().rstrip("?!. ").split()
+        for start in range(min(len(words), MAX_REQUEST_WORDS + 1)):
+            entries = index.get(normalize_descriptor(" ".join(words[start:])), [])
+            codes = [code for code, code_set, _ in sorted(entries, key=lambda e: (e[2], e[0]))
+                     if code_set_allowed(code_set, code_sets)]
+            if codes:
+                return codes
+        return []
+
     def idf(self, key: str) -> float:
         self._descriptor_index()
         return math.log((self._documents + 1) / (self._df.get(key, 0) + 1)) + 1.0
@@ -176,13 +189,13 @@ class CodeSearch:
         if not found:
             return None
         record = found[0].fact
-        # Search terms are matched as written and spelt out: questions arrive with abbreviations spelt out ("IM
-        # injection" is asked as "intramuscular injection").
-        terms = [" | ".join(s.fact.attributes.get("lay_terms", [])) for s in found]
-        texts = [t for s, said in zip(found, terms) for t in (s.fact.long_description, s.fact.short_description,
-                                                                s.fact.lay_description, said,
-                                                                expand(said) if said else "") if t]
-        texts = list(dict.fromkeys(texts))
+        # Each search term is matched on its own ("kidney stone" is N20.0's term; N23's "kidney stone pain" only
+        # contains it), as written and spelt out: questions arrive with abbreviations spelt out ("IM injection" is
+        # asked as "intramuscular injection").
+        terms = [t for s in found for term in s.fact.attributes.get("lay_terms", []) for t in (term, expand(term))]
+        texts = [t for s in found for t in (s.fact.long_description, s.fact.short_description,
+                                             s.fact.lay_description) if t]
+        texts = list(dict.fromkeys([*texts, *terms]))
         terminated = any(s.fact.termination_date for s in found)
         return CodeHit(code=code, code_set=record.code_set, description=describe(record)[:200], score=0.0,
                        status="deleted" if terminated else "valid",
@@ -258,12 +271,20 @@ def coverage(words: Sequence[str], texts: Sequence[str], idf) -> float:
     return sum(v for k, v in weights.items() if k in present) / sum(weights.values())
 
 
+MAX_REQUEST_WORDS = 8  # "what is the hcpcs level ii code for": the words before a pasted descriptor
 MATCH_WEIGHT = 0.03  # a perfect descriptor match is worth about two top ranks of the fused lists
 NEGATION = re.compile(r"\b(?:without|w/o|no|not)\s+(\w+)", re.I)
 
 
+COMPARISONS = ((">=", " ge "), ("\u2265", " ge "), ("<=", " le "), ("\u2264", " le "), (">", " gt "), ("<", " lt "))
+
+
 def normalize_descriptor(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+(?:\.[0-9]+)?", (text or "").lower()))
+    """Lower-case words and numbers only; a comparison keeps its sense (G8752 is "< 140 mmhg", G8753 ">= 140")."""
+    text = (text or "").lower()
+    for sign, word in COMPARISONS:
+        text = text.replace(sign, word)
+    return " ".join(re.findall(r"[a-z0-9]+(?:\.[0-9]+)?", text))
 
 
 def descriptor_match(query: str, texts: Sequence[str], words: Sequence[str] = ()) -> float:

@@ -213,9 +213,10 @@ class WhichCode:
     def answer(self, question: str) -> WhichCodeResult:
         query = description_words(question)
         code_sets = wanted_code_sets(question)
+        typed = [code for code in self.search.typed_descriptor(question, code_sets) if self._billable(code)]
         # A drug name is answered with its HCPCS code unless another code set was asked for ("Z code for
-        # long-term insulin use" is Z79.4, not the insulin J-code).
-        drug = self.drug_facts(question) if not code_sets or "HCPCS" in code_sets else None
+        # long-term insulin use" is Z79.4, not the insulin J-code), or a descriptor was typed in full.
+        drug = self.drug_facts(question) if (not code_sets or "HCPCS" in code_sets) and not typed else None
         hits = None
         if drug is not None:
             if not drug.typo:
@@ -229,6 +230,10 @@ class WhichCode:
         if len(query) < 3:
             return result
         hits = self._candidates(query, code_sets) if hits is None else hits
+        if typed:
+            first = [s for s in self.store.lookup_code(typed[0]) if s.fact.code_set != "MODIFIER"]
+            hits = [CodeHit(code=typed[0], code_set=first[0].fact.code_set, description=describe(first[0].fact),
+                            score=1.0, source="descriptor"), *(h for h in hits if h.code != typed[0])]
         best: list[Sourced[CodeRecord]] = []
         for hit in hits:
             found = [s for s in self.store.lookup_code(hit.code) if s.fact.code_set == hit.code_set]
@@ -240,7 +245,7 @@ class WhichCode:
             return result
         lead = best[0]
         result.match = descriptor_match(query, [describe(lead.fact)])
-        facts, named_codes = self._lead_facts(query, lead)
+        facts, named_codes = self._lead_facts(query, lead, typed=bool(typed) and lead.fact.code == typed[0])
         result.facts += facts
         result.codes += named_codes
         floor = ALTERNATIVE_MATCH * result.match
@@ -251,6 +256,11 @@ class WhichCode:
         result.compare = [to_compare(s, lead.fact) for s in alternatives]
         result.codes += [s.fact.code for s in alternatives]
         return result
+
+    def _billable(self, code: str) -> bool:
+        """Not an ICD-10-CM category or header (R51 "Headache" is answered by R51.9, not by its own title)."""
+        return all(s.fact.attributes.get("billable", True) for s in self.store.lookup_code(code)
+                   if s.fact.code_set == "ICD10CM")
 
     def _candidates(self, query: str, code_sets: list[str] | None):
         """Current codes for the words, best first. With no code set named, a diagnosis and a service are
@@ -284,7 +294,8 @@ class WhichCode:
         groups.sort(key=strength, reverse=True)
         return groups[0]
 
-    def _lead_facts(self, query: str, sourced: Sourced[CodeRecord]) -> tuple[list[Fact], list[str]]:
+    def _lead_facts(self, query: str, sourced: Sourced[CodeRecord], typed: bool = False
+                    ) -> tuple[list[Fact], list[str]]:
         """The best code first; for an ICD-10-CM category or header, its best billable code, then the header named
         as not billable with its other billable codes."""
         record = sourced.fact
@@ -298,7 +309,8 @@ class WhichCode:
                 ranked = sorted(children, key=lambda s: -descriptor_match(query, [describe(s.fact)]))
                 sourced, children = ranked[0], [c for c in children if c is not ranked[0]]
                 record = sourced.fact
-        facts = [Fact(f"The {label} code for {query} is {record.code}: {_clause(describe(record))}.",
+        asked = "the descriptor as typed" if typed else query  # not the pasted descriptor echoed without its signs
+        facts = [Fact(f"The {label} code for {asked} is {record.code}: {_clause(describe(record))}.",
                       code_citation(sourced), (record.code,))]
         named = [record.code]
         if header is not None:

@@ -200,7 +200,11 @@ def test_a_dose_leads_with_the_strength_it_is_billed_in(rag_service):
     # A drug named in a Z-code question is not answered with its J-code.
     ("Which Z code is added for long-term insulin use in type 2 diabetes?", "Z79.4"),
     # The tabular lists "Stone in kidney" at N20.0.
-    ("kidney stone", "N20.0")])
+    ("kidney stone", "N20.0"),
+    # A pasted descriptor names its code: its comparison sign too (G8752 is "< 140 mmhg"), and a drug in it does
+    # not send it to the drug table (J1815 is the insulin per-5-units J-code).
+    ("what is the hcpcs code for Most recent systolic blood pressure >= 140 mmhg?", "G8753"),
+    ("hcpcs level II code Insulin, long acting; 5 units", "S5553")])
 def test_the_code_the_words_name_leads(rag_service, question, first_code):
     assert codes_in(rag_service.ask(question).sentences[0].text)[0] == first_code
 
