@@ -167,8 +167,10 @@ def test_an_unknown_code_is_reported_and_skipped_by_the_ncci_checks(check):
     assert result.ptp == [] and not result.clean
 
 
-def test_an_unknown_modifier_is_reported_and_known_ones_are_not(check):
-    result = check({"code": "22511"}, {"code": "22514", "modifiers": ["0Z", "XS", "59"]})
+def test_an_unknown_modifier_is_reported_and_known_ones_are_not(check, tiny_store):
+    # the premise: XU is known as an NCCI-associated modifier only; the loaded modifier list holds XS and 59
+    assert not [s for s in tiny_store.lookup_code("XU") if s.fact.code_set == "MODIFIER"]
+    result = check({"code": "22511"}, {"code": "22514", "modifiers": ["0Z", "XS", "59", "XU"]})
     problems = [(p.line, p.code, p.kind, p.status) for p in result.codes]
     assert problems == [(1, "0Z", "modifier", "unknown")]
     assert "0Z" in result.codes[0].explanation
