@@ -342,27 +342,63 @@ def test_openapi_documents_every_endpoint(api):
     assert schema["paths"]["/v1/ask"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
 
 
-def test_concurrent_requests_get_the_answers_sequential_ones_get(live_server, api):
+CONCURRENT_CALLS = [
+    ("GET", "/v1/codes/22514", {"params": {"page_size": 5}}),
+    ("GET", "/v1/codes/J1885", {}),
+    ("GET", "/v1/search", {"params": {"q": "kyphoplasty"}}),
+    ("GET", "/v1/search", {"params": {"q": "bone cement injected into a broken vertebra"}}),
+    ("GET", "/v1/search", {"params": {"q": "steroid injection into the knee joint"}}),
+    ("POST", "/v1/claims/check", {"json": {"lines": [{"code": "22511"}, {"code": "22514"}]}}),
+    ("POST", "/v1/claims/check", {"json": {"lines": [{"code": "J1885", "units": 10}]}}),
+    ("POST", "/v1/ask", {"json": {"question": "What is the MUE for J1885?"}}),
+    ("POST", "/v1/ask", {"json": {"question": "Can 22511 and 22514 be billed together?"}}),
+    ("POST", "/v1/ask", {"json": {"question": "When is vertebral augmentation covered?"}}),
+    ("POST", "/v1/ask", {"json": {"question": "what does modifier indicator 9 mean on a PTP edit"}}),
+]
+
+
+def _cache_hits(server) -> float:
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        return sum(metric_value(client, "casepilot_response_cache_total", cache=name, result="hit")
+                   for name in ("ask", "search"))
+
+
+@pytest.mark.parametrize("cache", ["warm", "off"])
+def test_concurrent_requests_get_the_answers_sequential_ones_get(request, live_server, cache):
+    """Distinct questions and searches, each sent three times at once, must get what each got alone. "warm" is
+    casepilot-serve as deployed: its sequential pass fills the response cache, so the concurrent /v1/ask and
+    /v1/search are mostly cache hits. "off" is a server with the response cache off
+    (response_cache_size=0): every request is computed (embedding, search, composition) while the others are."""
     import asyncio
+    from contextlib import nullcontext
 
-    calls = [("GET", "/v1/codes/22514", {"params": {"page_size": 5}}),
-             ("GET", "/v1/search", {"params": {"q": "kyphoplasty"}}),
-             ("POST", "/v1/claims/check", {"json": {"lines": [{"code": "22511"}, {"code": "22514"}]}}),
-             ("POST", "/v1/ask", {"json": {"question": "What is the MUE for J1885?"}})]
-    expected = [api.request(method, path, **kwargs).json() for method, path, kwargs in calls]
+    app_server = request.getfixturevalue("app_server") if cache == "off" else None
+    served = (app_server(response_cache_size=0, guest_quota_per_day=1_000_000) if app_server
+              else nullcontext(live_server))
+    with served as server:
+        with httpx.Client(base_url=server.url, timeout=120) as client:
+            expected = [client.request(method, path, **kwargs) for method, path, kwargs in CONCURRENT_CALLS]
+        assert [r.status_code for r in expected] == [200] * len(CONCURRENT_CALLS)
 
-    async def run():
-        async with httpx.AsyncClient(base_url=live_server.url, timeout=120) as client:
-            return await asyncio.gather(*[client.request(method, path, **kwargs) for method, path, kwargs in calls * 5])
+        async def run():
+            async with httpx.AsyncClient(base_url=server.url, timeout=120) as client:
+                return await asyncio.gather(*[client.request(method, path, **kwargs)
+                                              for method, path, kwargs in CONCURRENT_CALLS * 3])
 
-    responses = asyncio.run(run())
+        hits_before = _cache_hits(server)
+        responses = asyncio.run(run())
+        hits = _cache_hits(server) - hits_before
+    # the premise: with the cache warm every concurrent ask and search was a cache hit; with it off, none was
+    cacheable = 3 * sum(path in ("/v1/ask", "/v1/search") for _, path, _ in CONCURRENT_CALLS)
+    assert hits == (cacheable if cache == "warm" else 0), hits
     assert [r.status_code for r in responses] == [200] * len(responses)
     for index, response in enumerate(responses):
+        method, path, kwargs = CONCURRENT_CALLS[index % len(CONCURRENT_CALLS)]
         # an answer's timings are its own; everything else must be the same
         body = {k: v for k, v in response.json().items() if k != "timings_ms"}
-        want = {k: v for k, v in expected[index % len(calls)].items() if k != "timings_ms"}
-        assert body == want, calls[index % len(calls)][1]
-    page, search, claim, units = (r.json() for r in responses[:4])
+        want = {k: v for k, v in expected[index % len(CONCURRENT_CALLS)].json().items() if k != "timings_ms"}
+        assert body == want, (path, kwargs)
+    page, _, search, _, _, claim, _, units, *_ = (r.json() for r in responses)
     assert page["code"] == "22514" and len(page["ptp_column1"]["edits"]) == 5
     assert any(hit["code"].startswith("2251") for hit in search["results"])
     assert not claim["clean"] and claim["ptp"][0]["edit"]["column2"] == "22514"
