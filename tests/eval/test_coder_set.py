@@ -97,6 +97,7 @@ def test_every_icd10cm_code_is_a_billable_leaf(items):
     assert found >= 60
 
 
+@pytest.mark.unit
 @pytest.mark.shared_data
 def test_every_icd10cm_code_is_in_the_fy2026_code_list(items):
     if not ICD_FY2026_LIST.is_file():
@@ -108,6 +109,7 @@ def test_every_icd10cm_code_is_in_the_fy2026_code_list(items):
                 assert code.replace(".", "") in listed, (item["id"], code)
 
 
+@pytest.mark.unit
 @pytest.mark.shared_data
 def test_every_hcpcs_code_is_active_in_the_hcpcs_2020_file(items):
     if not HCPCS_2020.is_file():
@@ -176,6 +178,7 @@ def test_unit_answers_follow_from_the_drug_table(items):
     assert units_for(Dose(125, "mg"), table.by_code("J2930")[0]) == 1
 
 
+@pytest.mark.unit
 @pytest.mark.shared_data
 def test_pair_and_mue_facts_match_the_ncci_tables(items, ptp_index):
     if ptp_index is None:

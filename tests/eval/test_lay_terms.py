@@ -27,6 +27,7 @@ def test_the_lexicon_is_large_and_maps_clinical_terms_to_lay_words():
     assert lay_terms_in("Benign neoplasm of colon") == ["benign neoplasm", "colon"]
 
 
+@pytest.mark.unit
 @pytest.mark.shared_data
 def test_generated_which_code_sets_are_reproducible_and_true_to_the_files(shared_data):
     import simple_icd_10_cm as cm

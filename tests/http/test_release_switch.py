@@ -1,8 +1,9 @@
 """A release switched in while the server runs is served by every endpoint, with no question asked first.
 
 Real uvicorn on loopback over a real reference store; the new NCCI and HCPCS releases are written by the
-ingest writer exactly as `casepilot-ingest` writes them. Reference data only (no vectors): what changes here
-is read from the tables, and no embedding model is needed."""
+ingest writer exactly as `casepilot-ingest` writes them. What changes here is read from the reference tables: the
+code page, claim check and search tests need no vectors and no embedding model; /readyz answers 200 only once
+passages are searchable, so its test writes one passage release and loads the model."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def switching_server(tmp_path):
     _load(tmp_path, "mue_practitioner", "2026Q1", FIRST_MUE)
     from api.main import create_app
 
-    settings = Settings(data_dir=tmp_path)
+    settings = Settings(data_dir=tmp_path, guest_quota_per_day=1_000_000)  # the tests poll until the switch
     casepilot = CasePilot.open(settings, with_vectors=False, background_refresh=True)
     try:
         with ThreadServer(create_app(settings, casepilot=casepilot)) as server:
@@ -116,3 +117,70 @@ def test_the_search_cache_is_keyed_on_the_data_version(switching_server):
     _load(data_dir, "hcpcs", "2026-04", [*CODES, NEW_CODE])
     found = _until(lambda: codes() if "J0897" in codes() else None, "the new HCPCS code in search")
     assert found[0] == "J0897"
+
+
+def _cache_hits(client: httpx.Client, cache: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(client.get("/metrics").text):
+        for sample in family.samples:
+            if sample.name == "casepilot_response_cache_total" and sample.labels == {"cache": cache,
+                                                                                    "result": "hit"}:
+                return sample.value
+    return 0.0
+
+
+@pytest.fixture
+def ready_switching_server(tmp_path):
+    """The same first quarter plus one passage release, so the server is ready (/readyz answers 200 only once
+    passages are searchable): the embedding model is loaded, which the reference-only fixture avoids."""
+    from ingest.pipeline import PassageWriter
+    from rag.providers.embedding import SentenceTransformerEmbedder
+    from rag.stores.catalog import Catalog
+    from rag.stores.schema import Passage
+    from rag.stores.vectors import open_vector_store
+
+    _load(tmp_path, "hcpcs", "2026-01", CODES)
+    _load(tmp_path, "ptp_practitioner", "2026Q1", FIRST_PTP)
+    _load(tmp_path, "mue_practitioner", "2026Q1", FIRST_MUE)
+    settings = Settings(data_dir=tmp_path, guest_quota_per_day=1_000_000)  # the tests poll until the switch
+    embedder, store = SentenceTransformerEmbedder(), open_vector_store(settings)
+    PassageWriter(store, embedder, Catalog(tmp_path)).write("guidelines", "v1", [Passage(
+        source="guidelines", doc_id="mue", version="v1", chunk=0, title="MUEs",
+        text="A medically unlikely edit caps the units of a code reported per day.")])
+    from api.main import create_app
+
+    casepilot = CasePilot(settings, embedder=embedder, vector_store=store, generator=None, background_refresh=True)
+    try:
+        with ThreadServer(create_app(settings, casepilot=casepilot)) as server:
+            with httpx.Client(base_url=server.url, timeout=30) as client:
+                yield tmp_path, client
+    finally:
+        casepilot.close()
+
+
+def test_readyz_and_ask_follow_a_new_release_and_the_answer_cache_is_keyed_on_it(ready_switching_server):
+    data_dir, client = ready_switching_server
+    question = {"question": "How many units of J1885 per day?"}
+
+    def releases() -> dict[str, str]:
+        response = client.get("/readyz")
+        assert response.status_code == 200, response.text
+        return response.json()["releases"]
+
+    def mue() -> list[tuple[int, str]]:
+        response = client.post("/v1/ask", json=question)
+        assert response.status_code == 200, response.text
+        return [(m["value"], m["version"]) for m in response.json()["mue"]]
+
+    assert releases()["mue_practitioner"] == "2026Q1"
+    assert mue() == [(8, "2026Q1")]
+    hits = _cache_hits(client, "ask")
+    assert mue() == [(8, "2026Q1")]
+    assert _cache_hits(client, "ask") == hits + 1  # the premise: the same question is now a cached answer
+
+    _load(data_dir, "mue_practitioner", "2026Q2", NEXT_MUE)
+
+    _until(lambda: releases()["mue_practitioner"] == "2026Q2", "the 2026Q2 MUE release on /readyz")
+    assert _until(lambda: (lambda found: found if found != [(8, "2026Q1")] else None)(mue()),
+                  "the 2026Q2 MUE in /v1/ask") == [(4, "2026Q2")]

@@ -31,6 +31,16 @@ def test_catalog_lists_every_bundled_source(corpus_data_dir):
     assert store.lookup_code("XS")[0].fact.code_set == "MODIFIER"
 
 
+def test_the_session_data_holds_the_icd10cm_release(corpus_data_dir):
+    """Every session's test data carries ICD-10-CM (the package's FY2026 tabular), so a loader that cannot import
+    fails the session's ingest instead of leaving the code set silently out of every test built on it."""
+    release = Catalog(corpus_data_dir).active("reference").get("icd10cm")
+    assert release is not None, "the session's test data has no ICD-10-CM release"
+    assert release.version == "FY2026" and release.rows > 90_000 and release.rejected_rows == 0
+    fact = ReferenceStore(corpus_data_dir).lookup_code("N20.0")[0].fact
+    assert (fact.code_set, fact.long_description) == ("ICD10CM", "Calculus of kidney")
+
+
 def test_a_code_finds_its_own_passage(retriever):
     hits = retriever.retrieve("CPT 22514", limit=5, boost_codes=["22514"]).hits
     assert hits[0].passage.doc_id == "CPT:22514"

@@ -71,6 +71,8 @@ def test_closest_codes_for_a_mistyped_code(search, typo, nearest):
 
 @pytest.mark.store
 def test_a_code_of_another_length_is_not_offered(search):
+    # the premise: 22514 is one edit from 2514 (a dropped digit) and is offered for a typo of its own length
+    assert "22514" in search.closest_codes("22154")
     # the tiny store has no four-character code: a dropped digit gets no suggestion rather than 22514
     assert search.closest_codes("2514") == []
 

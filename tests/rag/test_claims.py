@@ -167,12 +167,38 @@ def test_an_unknown_code_is_reported_and_skipped_by_the_ncci_checks(check):
     assert result.ptp == [] and not result.clean
 
 
-def test_an_unknown_modifier_is_reported_and_known_ones_are_not(check):
-    result = check({"code": "22511"}, {"code": "22514", "modifiers": ["0Z", "XS", "59"]})
+def test_an_unknown_modifier_is_reported_and_known_ones_are_not(check, tiny_store):
+    # the premise: XU is known as an NCCI-associated modifier only; the loaded modifier list holds XS and 59
+    assert not [s for s in tiny_store.lookup_code("XU") if s.fact.code_set == "MODIFIER"]
+    result = check({"code": "22511"}, {"code": "22514", "modifiers": ["0Z", "XS", "59", "XU"]})
     problems = [(p.line, p.code, p.kind, p.status) for p in result.codes]
     assert problems == [(1, "0Z", "modifier", "unknown")]
     assert "0Z" in result.codes[0].explanation
     assert only_conflict(result).bypassed_by == "XS"  # an unknown modifier bypasses nothing; XS does
+
+
+# ---------------------------------------------------------------- the setting's tables
+
+def test_the_hospital_setting_checks_its_own_table_and_is_never_clean_without_its_mue_table(tiny_store):
+    # the premise: the tiny store holds a hospital PTP table (22511/22514 with indicator 0 there, 1 for
+    # practitioners) and no hospital MUE table
+    assert {"ptp_hospital", "ptp_practitioner", "mue_practitioner"} <= set(tiny_store.releases())
+    assert "mue_hospital" not in tiny_store.releases()
+    checker = ClaimChecker(tiny_store)
+    lines = [ClaimLine(code="22511"), ClaimLine(code="22514", modifiers=["59"])]
+    practitioner = checker(lines, "practitioner", today=TODAY)
+    assert only_conflict(practitioner).outcome == "bypassed" and practitioner.unchecked == [] and practitioner.clean
+    hospital = checker(lines, "hospital", today=TODAY)
+    conflict = only_conflict(hospital)
+    assert (conflict.edit.modifier_indicator, conflict.outcome, conflict.citation.source) == (0, "denied",
+                                                                                             "ptp_hospital")
+    assert conflict.citation.locator == "row 7"
+    assert hospital.unchecked == ["mue_hospital"] and hospital.clean is False
+    # one unit of 22514 is within every MUE: the claim is not clean only because a table was not checked
+    alone = checker([ClaimLine(code="22514")], "hospital", today=TODAY)
+    assert alone.ptp == [] and alone.mue == [] and alone.codes == []
+    assert alone.unchecked == ["mue_hospital"] and alone.clean is False
+    assert any("not loaded" in note and "not checked" in note for note in alone.notes)
 
 
 # ---------------------------------------------------------------- the line limit

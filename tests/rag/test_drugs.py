@@ -51,6 +51,7 @@ def test_the_table_names_the_most_used_injectables(table):
     assert table.lookup("methylprednisolone sodium succinate").generics == ("methylprednisolone sodium succinate",)
 
 
+@pytest.mark.unit
 @pytest.mark.shared_data
 def test_every_code_and_unit_agrees_with_the_hcpcs_2020_file(table):
     if not HCPCS_2020.is_file():

@@ -45,11 +45,15 @@ class RecordingGenerator:
         self.written.append("".join(tokens))
 
 
-def assert_written_by(sentences, written: str):
-    """Every sentence is the model's text (markers stripped; the guard removes a sentence whole, never edits it)."""
+def assert_written_by(sentences, written: str, extractive: list[str]):
+    """Every sentence is the model's text (markers stripped; the guard removes a sentence whole, never edits it),
+    and the sentences are not the extractive answer's. The premise matters: this model copies its draft almost
+    word for word, so containment alone would pass on a silent extractive fallback; at temperature 0 it splits
+    the units answer into two sentences where the extractive answer has one."""
     assert sentences
     for text in sentences:
         assert text.strip(" .,;") in written, (text, written)
+    assert list(sentences) != extractive, f"the extractive answer, not the model's: {extractive}"
 
 
 class InventingGenerator:
@@ -114,7 +118,8 @@ def test_ask_with_the_llm(tiny_service, llm_server, capsys):
     assert "llm_ms" in answer.timings_ms and answer.timings_ms["llm_ms"] > 0
     assert answer.generator == f"llm:{model}"
     assert len(recorder.written) == 1
-    assert_written_by([s.text for s in answer.sentences], recorder.written[0])
+    extractive = [s.text for s in tiny_service.ask(UNITS_QUESTION).sentences]
+    assert_written_by([s.text for s in answer.sentences], recorder.written[0], extractive)
     assert answer.mue and answer.mue[0].value == 8  # the exact findings travel with any generator
     assert_valid(answer)
 
@@ -149,7 +154,8 @@ def test_stream_with_the_llm(tiny_service, llm_server, capsys):
     assert "token" in kinds and "sentence" not in kinds
     assert streamed.strip() == done["answer"]  # the tokens sent are the final, guarded answer
     model_sentences = [s["text"] for s in done["sentences"] if not s["text"].startswith("Also bill")]
-    assert_written_by(model_sentences, recorder.written[0])  # the rest is the model's, not the extractive draft
+    extractive = [s.text for s in tiny_service.ask(UNITS_QUESTION).sentences]
+    assert_written_by(model_sentences, recorder.written[0], extractive)  # the rest is the model's
     assert "22519" not in done["answer"]
 
 
@@ -178,9 +184,10 @@ def test_llm_tokens_over_http(tiny_service, tiny_data_dir, llm_server):
     done = events[-1][1]
     assert done["generator"] == f"llm:{model}"
     assert "".join(data["text"] for name, data in events if name == "token").strip() == done["answer"]
-    assert_written_by([s["text"] for s in done["sentences"]], recorder.written[0])
+    extractive = [s.text for s in tiny_service.ask(UNITS_QUESTION).sentences]
+    assert_written_by([s["text"] for s in done["sentences"]], recorder.written[0], extractive)
     assert answer["generator"] == f"llm:{model}"
-    assert_written_by([s["text"] for s in answer["sentences"]], recorder.written[1])
+    assert_written_by([s["text"] for s in answer["sentences"]], recorder.written[1], extractive)
 
 
 def test_an_unreachable_endpoint_falls_back_to_the_extractive_answer(tiny_service):
