@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 CPT = re.compile(r"(?<![\w.])(\d{5})(?!\w|\.\w)")
 CPT_CAT2 = re.compile(r"(?<![\w.])(\d{4}F)(?!\w|\.\w)", re.IGNORECASE)
@@ -113,6 +114,12 @@ def normalize_icd10(token: str) -> str:
 
 
 def _mentions(text: str, bare_icd10: bool = True) -> list[CodeMention]:
+    return list(_mentions_cached(text, bare_icd10))
+
+
+# An answer's sentences are read for codes by the fact builder, the composer and the guard alike: read once.
+@lru_cache(maxsize=8192)
+def _mentions_cached(text: str, bare_icd10: bool) -> tuple[CodeMention, ...]:
     found: dict[tuple[str, str], CodeMention] = {}
 
     starts: set[int] = set()
@@ -138,7 +145,7 @@ def _mentions(text: str, bare_icd10: bool = True) -> list[CodeMention]:
             add(normalize_icd10(token), "ICD10CM", m.start())
         elif len(token) == 3 and token[0].isupper() and token[1:].isdigit():
             add(token.upper(), "ICD10CM", m.start())
-    return sorted(found.values(), key=lambda mention: mention.start)
+    return tuple(sorted(found.values(), key=lambda mention: mention.start))
 
 
 def find_modifiers(text: str) -> list[str]:
