@@ -335,8 +335,8 @@ class CoverageFinder:
             result.macs = [s.fact for s in self.store.jurisdictions(result.state)]
         if not (SERVICE_ASK.search(question) or codes or result.named or result.state):
             return result  # a question about coverage in general ("when is an ABN required?")
-        if result.state:
-            result.facts += self._mac_facts(result.state)
+        mac_facts = self._mac_facts(result.state) if result.state else []
+        result.facts += mac_facts
         named_lcds = [p for p in result.named if POLICY_ID.fullmatch(p)]
         if named_lcds:
             self._named(named_lcds, result, on)
@@ -360,16 +360,22 @@ class CoverageFinder:
             if service_words(question) or codes:
                 result.facts.append(self._nothing_found(question, result))
             return result
-        result.facts.append(self._no_ncd_fact(bool(current)))
         lcds = [(s, how) for s, how in current if s.fact.doc_type == "LCD"]
         articles = sorted(((s, how) for s, how in current if s.fact.doc_type == "Article"),
                           key=lambda item: item[0].fact.title.lower().startswith("response to comments"))
         result.lcds = [self.finding(sourced, how, on) for sourced, how in lcds[:MAX_LCDS]]
         billing = [a for a in articles if not a[0].fact.title.lower().startswith("response to comments")] or articles
         result.articles = [self.finding(sourced, how, on) for sourced, how in billing[:MAX_ARTICLES]]
-        for kind, findings in (("LCD", result.lcds), ("billing article", result.articles)):
-            if findings:
-                result.facts.append(self._policies_fact(kind, findings))
+        no_ncd = self._no_ncd_fact(bool(current))
+        if result.lcds:  # the answer is the LCDs: it leads, the absence of an NCD and the state's MAC behind it
+            lead = self._policies_fact("LCD", result.lcds)
+            lead = Fact(f"{self._no_ncd_clause()}, so each MAC's LCD sets coverage; {lead.text[0].lower()}"
+                        f"{lead.text[1:]}", lead.citation, lead.codes, also=(*lead.also, no_ncd.citation))
+            result.facts = [lead, *(f for f in result.facts if f not in mac_facts), *mac_facts]
+        else:
+            result.facts.append(no_ncd)
+        if result.articles:
+            result.facts.append(self._policies_fact("billing article", result.articles))
         if not current:
             for sourced, _ in retired[:MAX_LCDS]:
                 finding = self.finding(sourced, "title", on)
@@ -413,6 +419,10 @@ class CoverageFinder:
                 f"{format_date(policy.effective_date)}) sets Medicare coverage nationally: {policy.summary}"
                 + (f" Codes it governs: {', '.join(codes)}." if codes else ""))
         return Fact(text, finding.citation, tuple(codes))
+
+    def _no_ncd_clause(self) -> str:
+        return (f"No NCD applies (none of the {len(self.ncds())} national coverage determinations in CasePilot's "
+                "table is for this service)")
 
     def _no_ncd_fact(self, have_lcds: bool) -> Fact:
         ncds = self.ncds()

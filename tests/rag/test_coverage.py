@@ -176,6 +176,10 @@ def test_the_service_leads_with_coverage_facts(index_store, tmp_path):
     assert "was not found" not in answer.answer
     kypho = service.ask("Does Medicare cover kyphoplasty?")
     assert kypho.answer.startswith("No NCD")
+    lead = kypho.sentences[0]
+    assert "L99901" in lead.text and "L99902" in lead.text  # the policies that decide are in the first sentence
+    cited = {kypho.citations[m - 1].source for m in lead.citations}
+    assert "ncds" in cited or any("NCD" in kypho.citations[m - 1].title for m in lead.citations)
     assert {"LCD L99901", "LCD L99902"} <= {" ".join(c.title.split()[:2]) for c in kypho.citations}
 
 
