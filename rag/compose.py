@@ -95,7 +95,11 @@ MAX_SUPPORTING = 3  # supporting sentences after the direct answer
 SUPPORTING_WITH_FACTS = 2  # passage sentences after exact facts
 MAX_SEE_ALSO = 3
 OPENING_BONUS = 3.0
-NAMED_NUMBER_BONUS = 0.2  # the section naming the CARC, POS or indicator number asked about
+NAMED_NUMBER_BONUS = 0.2  # the section naming the CARC, POS or indicator number asked about (more in its heading)
+# "What is an MUE?" is answered by the section that defines it ("What an MUE is"), not by one that mentions it more.
+DEFINITION_QUESTION = re.compile(r"^\s*(?:what(?:'s| is| are)\s+(?:an?\s+|the\s+)?\S|what does .+ mean\b)", re.I)
+DEFINITION_HEADING = re.compile(r"^\s*what\s+(?:an?\s+|the\s+)?.+\s+(?:is|are|means?)\b", re.I)
+DEFINITION_BONUS = 0.1
 CODE_KINDS = {"code", "modifier"}
 
 
@@ -145,6 +149,14 @@ def _numbers(text: str) -> set[str]:
     return set(NUMBER.findall(text))
 
 
+LABELLED_NUMBER = re.compile(r"\b(indicator|mai|type|level|category|tier)\s+(\d{1,3}|[a-z]{3})\b", re.I)
+
+
+def _labelled(text: str) -> set[str]:
+    """Small numbers that only mean something with their label: "indicator 9", "MAI 3", "type 2"."""
+    return {f"{label.lower()} {value.lower()}" for label, value in LABELLED_NUMBER.findall(text)}
+
+
 def _named_numbers(question: str) -> set[str]:
     """Numbers a question asks about that are not codes (a CARC, a POS, an NCD section number's parts)."""
     return _numbers(question) - set(codes_in(question))
@@ -186,8 +198,12 @@ def compose_extractive(question: str, facts: Sequence[Fact], hits: Sequence[Hit]
     if any(h in relevant for h in about):
         about = [h for h in about if h in relevant]
     named = _named_numbers(question)
+    defines = bool(DEFINITION_QUESTION.search(question))
+    labelled = _labelled(question)
     about.sort(key=lambda h: -(h.similarity + 0.15 * _heading_share(topic, h)
-                               + NAMED_NUMBER_BONUS * bool(named & _numbers(h.passage.text))))
+                               + NAMED_NUMBER_BONUS * bool(named & _numbers(h.passage.text))
+                               + NAMED_NUMBER_BONUS * bool(labelled & _labelled(_heading(h)))
+                               + DEFINITION_BONUS * (defines and bool(DEFINITION_HEADING.match(_heading(h))))))
     quoted: list[Hit] = []
     lead: Unit | None = None
     if not facts and about:

@@ -197,3 +197,22 @@ def test_generated_sentences_keep_valid_markers_and_get_one_when_a_source_suppor
     assert [(s.text, s.citations) for s in kept] == [
         ("The modifier 59 marks a distinct service.", [2]),
         ("22514 is column 2 and a modifier is allowed.", [1])]
+
+
+def test_a_what_is_question_is_answered_by_the_section_defining_it():
+    defines = "A medically unlikely edit (MUE) is the largest number of units of service one provider reports."
+    mentions = "Some medically unlikely edit values are kept confidential and shared only with contractors."
+    hits = [hit(mentions, similarity=0.494, section="Confidential MUE values", doc_id="mue#2"),
+            hit(defines, similarity=0.488, section="What an MUE is", doc_id="mue#1")]
+    lead = compose_extractive("What is a medically unlikely edit?", [], hits, [], CitationBook()).sentences[0]
+    assert lead.text == defines
+
+
+def test_the_section_whose_heading_names_the_indicator_asked_about_answers():
+    zero = "A PTP modifier indicator of 0 means no modifier bypasses the edit; indicator 9 is covered elsewhere."
+    nine = "A PTP modifier indicator of 9 means the edit does not apply to any claim."
+    hits = [hit(zero, similarity=0.648, section="PTP modifier indicator 0: no bypass", doc_id="ptp#0"),
+            hit(nine, similarity=0.638, section="PTP modifier indicator 9: the edit does not apply", doc_id="ptp#9")]
+    lead = compose_extractive("What does modifier indicator 9 mean in the NCCI PTP file?", [], hits, [],
+                              CitationBook()).sentences[0]
+    assert lead.text == nine
