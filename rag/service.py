@@ -45,6 +45,10 @@ FEE_SCHEDULE_WORDS = re.compile(r"\bglobal (?:period|days?|surgery|package)\b|\b
 # Only the explicit words make "not an add-on code" (or "the add-on file is not loaded") worth saying.
 ADDON_WORDS = re.compile(r"\badd[- ]?ons?\b|\bprimary (?:codes?|procedures?|services?)\b", re.I)
 WITHOUT = re.compile(r"\bwithout\b|\balone\b|\bby itself\b|\bstand[- ]?alone\b", re.I)
+# "When did JZ become required?", "the difference between 95 and 93": a rule about modifiers, answered by the
+# section about it; the modifiers' own descriptions answer only when no section is about the question.
+RULE_ABOUT_MODIFIERS = re.compile(r"\bwhen (?:did|do|does|was|were|is|are|should|can|to)\b|\bdifference\b|\bwhy\b|"
+                                  r"\b(?:created|introduced|became|become|required)\b", re.I)
 WEAK_CODE_MATCH = 0.6  # below this, a question's code search found words, not the service or condition
 GeneratorName = Literal["extractive", "llm"]
 ABSTENTION = ("I could not find a reliable answer to this in CasePilot's reference sources, so I will not guess. "
@@ -76,6 +80,7 @@ class Evidence:
     suggested: dict[str, CodeCheck] = field(default_factory=dict)  # "Did you mean" codes, checked too
     plan: list[PlanStep] = field(default_factory=list)
     compare: list[CodeToCompare] = field(default_factory=list)  # codes named after the answer, not claims
+    fallback: list[Fact] = field(default_factory=list)  # facts that answer only when no passage is about it
 
 
 @dataclass
@@ -161,8 +166,13 @@ class QueryService:
                 facts = found_addons + facts if addon_asked or without else facts + found_addons
                 if found_addons:
                     plan.append(PlanStep(tool="addon", why=f"NCCI add-on code edits for {', '.join(procedures)}"))
+            fallback: list[Fact] = []
             if "modifier" in intents:
-                facts += modifier_answer_facts(self.reference, recognized.modifiers)
+                described = modifier_answer_facts(self.reference, recognized.modifiers)
+                if recognized.modifiers and RULE_ABOUT_MODIFIERS.search(question) and self.retriever is not None:
+                    fallback = described
+                else:
+                    facts += described
                 plan.append(PlanStep(tool="modifier", why="modifier guidance for "
                                      + (", ".join(recognized.modifiers) or "the modifier named")))
             covered = False
@@ -220,7 +230,8 @@ class QueryService:
             timings.add({"embed_ms": retrieved.embed_ms, "search_ms": retrieved.search_ms, **retrieved.timings})
             plan.append(PlanStep(tool="coverage" if "coverage" in intents else "retrieval",
                                  why="guideline and coverage passages (hybrid search)"))
-        return Evidence(understood, facts, exact, checks, hits, service_date, plan=plan, compare=compare)
+        return Evidence(understood, facts, exact, checks, hits, service_date, plan=plan, compare=compare,
+                        fallback=fallback)
 
     def _fee_schedule_facts(self, codes: Sequence[str]) -> list[Fact]:
         if not loaded(self.reference, "mpfs"):
@@ -230,7 +241,7 @@ class QueryService:
     def _weak(self, evidence: Evidence) -> bool:
         if evidence.checks and all(c.status == "unknown" for c in evidence.checks.values()):
             return True  # every code named does not exist: say so rather than answer around it
-        if evidence.facts:
+        if evidence.facts or evidence.fallback:
             return False
         asked_only_about_codes = set(evidence.understood.intents) <= {"code_lookup", "pair_check", "units"}
         if asked_only_about_codes and evidence.checks:
@@ -255,9 +266,12 @@ class QueryService:
         book = CitationBook()
         if evidence.understood.intents == ["out_of_scope"] or self._weak(evidence):
             return Prepared(question, evidence, book, [], True, timings)
+        named = [*evidence.checks, *evidence.understood.recognized.modifiers]
         with timings.measure("compose_ms"):
-            composed = compose_extractive(context.question, evidence.facts, evidence.hits,
-                                          [*evidence.checks, *evidence.understood.recognized.modifiers], book)
+            composed = compose_extractive(context.question, evidence.facts, evidence.hits, named, book)
+            if not composed.sentences and evidence.fallback:  # no section is about it: the descriptions answer
+                composed = compose_extractive(context.question, [*evidence.fallback, *evidence.facts], evidence.hits,
+                                              named, book)
         if not composed.sentences:  # no source is about what was asked: say so, and where the answer lives
             return Prepared(question, evidence, CitationBook(), [], True, timings, no_source=True)
         alternatives = [Alternative(code=item.code, description=item.description, differs=item.differs,

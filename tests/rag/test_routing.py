@@ -305,3 +305,14 @@ def test_a_negating_prefix_in_a_descriptor_is_weighed_against_the_plain_word():
     # "without contrast" is what "non-contrast" says: no penalty then
     assert descriptor_match("ct head without contrast", ["non-contrast head CT"]) >= \
         descriptor_match("ct head without contrast", ["head CT"])
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+def test_a_rule_about_a_modifier_is_answered_by_the_section_about_it_else_by_the_modifier(rag_service):
+    when = rag_service.ask("When did the JZ modifier become required?")
+    assert "July 1, 2023" in when.sentences[0].text
+    assert when.citations[when.sentences[0].citations[0] - 1].source == "guidelines"
+    # no section is about modifier 22's use: its own description answers rather than nothing
+    used = rag_service.ask("When is modifier 22 used?")
+    assert not used.abstained and used.sentences[0].text.startswith("Modifier 22")
