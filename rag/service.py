@@ -47,8 +47,9 @@ ADDON_WORDS = re.compile(r"\badd[- ]?ons?\b|\bprimary (?:codes?|procedures?|serv
 WITHOUT = re.compile(r"\bwithout\b|\balone\b|\bby itself\b|\bstand[- ]?alone\b", re.I)
 # "When did JZ become required?", "the difference between 95 and 93": a rule about modifiers, answered by the
 # section about it; the modifiers' own descriptions answer only when no section is about the question.
-RULE_ABOUT_MODIFIERS = re.compile(r"\bwhen (?:did|do|does|was|were|is|are|should|can|to)\b|\bdifference\b|\bwhy\b|"
-                                  r"\b(?:created|introduced|became|become|required)\b", re.I)
+# ("When should I use modifier 25?" is answered by 25's own description.)
+RULE_ABOUT_MODIFIERS = re.compile(r"\bwhen (?:did|was|were)\b|\bdifference\b|\bwhy\b|"
+                                  r"\b(?:created|introduced|became|become required)\b", re.I)
 WEAK_CODE_MATCH = 0.6  # below this, a question's code search found words, not the service or condition
 GeneratorName = Literal["extractive", "llm"]
 ABSTENTION = ("I could not find a reliable answer to this in CasePilot's reference sources, so I will not guess. "

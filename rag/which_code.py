@@ -106,6 +106,10 @@ CONDITION_WORDS = re.compile(
     r"stones?|pressure|sugar|fatigue|fatique|dizziness|nausea|cough|fever|rash|eye|throat|diabetes|dm\d?|"
     r"htn|hypertension|asthma|copd|failure|deficiency|obesity|encounter|history|hx|long term use|status|"
     r"presence|exposure|sprain|strain|injury|wound|laceration|abnormal|elevated|low|high)\b", re.I)
+# ICD-10-CM's own phrasing of a reason for an encounter or a status (Z codes): a diagnosis code is asked for,
+# whatever service the words name ("encounter for screening colonoscopy" is Z12.11, "long term use of insulin" Z79.4).
+Z_CODE_PHRASE = re.compile(r"\b(?:encounter for|(?:personal |family )?history of|long[- ]term (?:\(current\) )?use of|"
+                           r"status post)\b", re.I)
 KIND_AGREEMENT = 0.2
 EXACT_NAME = 100  # rag.drugs.DrugMatch.score of a name matched letter for letter
 CLOSE_DESCRIPTOR = 0.85
@@ -122,8 +126,8 @@ def phrase_kind(words: str) -> str | None:
 
 def asks_which_code(question: str) -> bool:
     """A request for a code, or a bare description a coder types to find one ("pink eye", "toradol 30mg")."""
-    if WHICH_CODE.search(question):
-        return True
+    if WHICH_CODE.search(question) or Z_CODE_PHRASE.match(question.strip()):
+        return True  # a phrase in ICD-10-CM's own wording ("encounter for ...") is one at any length
     return len(question.split()) <= SHORT_PHRASE_WORDS and not QUESTION_WORDS.search(question)
 
 
@@ -212,7 +216,7 @@ class WhichCode:
 
     def answer(self, question: str) -> WhichCodeResult:
         query = description_words(question)
-        code_sets = wanted_code_sets(question)
+        code_sets = wanted_code_sets(question) or (["ICD10CM"] if Z_CODE_PHRASE.search(question) else None)
         typed = [code for code in self.search.typed_descriptor(question, code_sets) if self._billable(code)]
         # A drug name is answered with its HCPCS code unless another code set was asked for ("Z code for
         # long-term insulin use" is Z79.4, not the insulin J-code), or a descriptor was typed in full.
@@ -306,7 +310,8 @@ class WhichCode:
             children = [s for s in self.store.descendants(record.code, "ICD10CM") if s.fact.attributes.get("billable")]
             if children:
                 header = sourced
-                ranked = sorted(children, key=lambda s: -descriptor_match(query, [describe(s.fact)]))
+                ranked = sorted(children, key=lambda s: -(descriptor_match(query, [describe(s.fact)])
+                                                          + _unspecified_preference(query, header.fact, s.fact)))
                 sourced, children = ranked[0], [c for c in children if c is not ranked[0]]
                 record = sourced.fact
         asked = "the descriptor as typed" if typed else query  # not the pasted descriptor echoed without its signs
@@ -357,6 +362,20 @@ class WhichCode:
                                   code_citation(level, values), (level.fact.code,)))
                 break
         return facts
+
+
+UNSPECIFIED_PREFERENCE = 0.1
+
+
+def _unspecified_preference(query: str, header: CodeRecord, child: CodeRecord) -> float:
+    """Words that say no more than the header's title ("low back pain" at M54.5) are coded to its unspecified
+    child (M54.50), never to "Other ..." (M54.59 is for a documented kind the list does not name)."""
+    asked = set(re.findall(r"[a-z0-9]+", query.lower()))
+    if not asked <= set(re.findall(r"[a-z0-9]+", describe(header).lower())):
+        return 0.0
+    title = describe(child).lower()
+    return UNSPECIFIED_PREFERENCE if "unspecified" in title else -UNSPECIFIED_PREFERENCE if title.startswith(
+        "other") else 0.0
 
 
 def _note_text(items: list[str]) -> str:

@@ -204,7 +204,14 @@ def test_a_dose_leads_with_the_strength_it_is_billed_in(rag_service):
     # A pasted descriptor names its code: its comparison sign too (G8752 is "< 140 mmhg"), and a drug in it does
     # not send it to the drug table (J1815 is the insulin per-5-units J-code).
     ("what is the hcpcs code for Most recent systolic blood pressure >= 140 mmhg?", "G8753"),
-    ("hcpcs level II code Insulin, long acting; 5 units", "S5553")])
+    ("hcpcs level II code Insulin, long acting; 5 units", "S5553"),
+    # ICD-10-CM's own wording of a reason for an encounter or a status asks for a Z code, not the service
+    ("encounter for screening colonoscopy", "Z12.11"), ("long term use of insulin", "Z79.4"),
+    ("encounter for general adult medical exam without abnormal findings", "Z00.00"),
+    # "w/o ... w/o": the code without either (K80.21 is without cholecystitis *with* obstruction)
+    ("calculus of gallbladder w/o cholecystitis w/o obstruction", "K80.20"),
+    # words that say no more than a header's title take its unspecified child, not "Other low back pain"
+    ("low back pain dx code", "M54.50")])
 def test_the_code_the_words_name_leads(rag_service, question, first_code):
     assert codes_in(rag_service.ask(question).sentences[0].text)[0] == first_code
 
