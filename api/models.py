@@ -69,5 +69,8 @@ class QuotaBody(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok", "starting", "failed"]
-    detail: str = ""
-    releases: dict[str, str] = Field(default_factory=dict)
+    detail: str = Field("", description="why not ready; when ready, the warning about the datasets not loaded")
+    releases: dict[str, str] = Field(default_factory=dict, description="dataset -> the active release it serves")
+    missing: dict[str, str] = Field(default_factory=dict,
+                                    description="dataset -> its title, for every dataset with no release loaded "
+                                                "(answers cannot use it)")

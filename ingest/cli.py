@@ -51,8 +51,17 @@ from ingest.session import (
 )
 from rag.settings import Settings, get_settings
 from rag.stores.catalog import Catalog
-from rag.stores.schema import DATASETS
+from rag.stores.schema import DATASETS, missing_datasets
 from rag.stores.vectors import VectorStoreBusy
+
+
+# What `casepilot-ingest corpora` loads (the project's own tables and ICD-10-CM); the rest are CMS files.
+BUNDLED = frozenset({"cpt", "modifiers", "icd10cm", "cpt_deleted", "ncds", "mac_jurisdictions"})
+
+
+def _tail(source: str, width: int = 60) -> str:
+    """The end of a long source (its file names), marked as cut."""
+    return source if len(source) <= width else "\u2026" + source[-(width - 1):]
 
 
 def show_status(settings: Settings) -> None:
@@ -69,16 +78,25 @@ def show_status(settings: Settings) -> None:
             size = (f"{entry.bytes / 1e6:,.1f} MB" if entry.bytes >= 1e6 else f"{entry.bytes / 1e3:,.0f} kB") \
                 if entry.bytes else "file missing"
             table.add_row("reference", name, f"{release.version}{' *' if entry.active else ''}", f"{release.rows:,}",
-                          size, release.loaded_at, release.source_file[-60:])
+                          size, release.loaded_at, _tail(release.source_file))
     for name, release in sorted(catalog.active("passages").items()):
         table.add_row("passages", name, f"{release.version} *", f"{release.rows:,}", "", release.loaded_at,
-                      release.source_file[-60:])
+                      _tail(release.source_file))
     console.print(table)
-    active = catalog.active("reference")
-    missing = [name for name in DATASETS if name not in active and name != "cpt_licensed"]
-    if missing:
-        console.print(f"[yellow]Not loaded:[/] {', '.join(missing)}. Official CMS files: `casepilot-ingest fetch` "
-                      "(or `fetch --only NAME`); see README, Sources.", highlight=False)
+    missing = missing_datasets(catalog.active("reference"))
+    if not missing:
+        console.print("[green]Every dataset has a release loaded.[/]", highlight=False)
+        return
+    width = max(len(name) for name in missing)
+    lines = [f"[yellow]Not loaded ({len(missing)} of {len(missing_datasets(()))} datasets)[/]: answers cannot use "
+             "them."]
+    lines += [f"  {name:<{width}}  {DATASETS[name].title}" for name in missing]
+    if set(missing) & BUNDLED:
+        lines.append("Load the bundled corpora and ICD-10-CM with `casepilot-ingest corpora`.")
+    lines.append("Load the official CMS files with `casepilot-ingest fetch` (or `fetch --only NAME`) when cms.gov is "
+                 "reachable, by hand with the commands under Sources in the README, or put them in ../shared/data "
+                 "and run `casepilot-ingest shared --missing-only`.")
+    console.print("\n".join(lines), highlight=False, soft_wrap=True)
 
 
 def prune_releases(settings: Settings, keep: int, dry_run: bool) -> int:

@@ -103,6 +103,10 @@
     ".send{border:0;border-radius:10px;padding:0 16px;background:var(--brand);color:#fff;font-size:14px;font-weight:600;",
     "font-family:inherit;cursor:pointer}.send:disabled{opacity:.5;cursor:default}",
     ".note{font-size:11px;color:var(--muted);text-align:center;padding:0 12px 8px;background:#fff}",
+    ".data{margin:12px 2px 0;font-size:12px;color:var(--muted)}.data strong{color:var(--ink);font-weight:600}",
+    ".warn{margin:12px 2px 0;padding:8px 10px;border:1px solid #f2d6a2;border-radius:10px;background:#fffaf0;",
+    "color:var(--warn);font-size:12.5px}.warn strong{font-weight:650}",
+    ".warn code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}",
     ".page{display:none;position:absolute;inset:0;background:var(--bg);overflow:auto;padding:0 0 16px}",
     ".page.open{display:block}.bodywrap{position:relative;flex:1;display:flex;flex-direction:column;min-height:0}",
     ".pbar{position:sticky;top:0;display:flex;align-items:center;gap:8px;padding:10px 16px;background:#fff;",
@@ -206,6 +210,14 @@
     });
   }
 
+  // GET /readyz: the releases the service answers from and the datasets it lacks (status "starting" while it
+  // loads). No API key header: a plain GET needs no CORS preflight.
+  function readiness() {
+    return fetch(API + "/readyz").then(function (response) {
+      return response.json();
+    });
+  }
+
   /* ---------------------------------------------------------------- the widget */
 
   function Widget() {
@@ -244,17 +256,62 @@
       if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); self.submit(); }
     });
     this.intro();
+    this.loadStatus(60);
     if (data.open === "true") this.open();
   }
 
+  // What the service has: a warning naming every dataset not loaded (questions that need one cannot be
+  // answered from it), then the loaded releases. Asked again every 5 s while the service is starting.
+  Widget.prototype.loadStatus = function (tries) {
+    var self = this;
+    readiness().then(function (body) {
+      if (body.status === "starting" && tries > 0) {
+        self.renderStatus({status: "starting"});
+        setTimeout(function () { self.loadStatus(tries - 1); }, 5000);
+      } else {
+        self.renderStatus(body);
+      }
+    }).catch(function () { self.status.textContent = ""; });  // an older server or a blocked request
+  };
+
+  Widget.prototype.renderStatus = function (body) {
+    var box = this.status;
+    box.textContent = "";
+    if (body.status === "starting") {
+      box.appendChild(el("div", {class: "data", text: "The service is still loading its data\u2026"}));
+      return;
+    }
+    if (body.status !== "ok") {
+      box.appendChild(el("div", {class: "warn", role: "status", text: "The service could not load its data: " +
+        (body.detail || "see its log") + "."}));
+      return;
+    }
+    var releases = body.releases || {}, missing = body.missing || {};
+    var absent = Object.keys(missing);
+    if (absent.length) {
+      box.appendChild(el("div", {class: "warn", role: "status"}, [
+        el("strong", {text: "Not loaded: "}),
+        absent.map(function (name) { return missing[name]; }).join("; ") + ". Answers cannot use these until " +
+          "they are loaded: ", el("code", {text: "casepilot-ingest fetch"}), "."
+      ]));
+    }
+    var names = Object.keys(releases);
+    box.appendChild(el("div", {class: "data"}, [
+      el("strong", {text: "Loaded releases: "}),
+      names.length ? names.map(function (name) { return name + " " + releases[name]; }).join(", ") : "none"
+    ]));
+  };
+
   Widget.prototype.intro = function () {
     var self = this;
+    this.status = el("div", {class: "status"});
     this.messages.appendChild(el("div", {class: "intro"}, [
       el("p", {text: "Ask a coding question. Every sentence comes with its source; codes are checked against " +
         "the reference data."}),
       el("div", {class: "samples"}, SAMPLES.map(function (q) {
         return el("button", {class: "sample", type: "button", text: q, onclick: function () { self.ask(q); }});
-      }))
+      })),
+      this.status
     ]));
   };
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 from tenacity import (
+    RetryCallState,
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
@@ -60,29 +61,41 @@ def client(policy: DownloadPolicy) -> httpx.Client:
     return httpx.Client(timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT})
 
 
-def retrying(policy: DownloadPolicy) -> Retrying:
+def retrying(policy: DownloadPolicy, note: Callable[[str], None] | None = None) -> Retrying:
+    """Attempts with backoff; ``note`` is told of each failed attempt before the wait, so a log is never silent
+    through minutes of retries."""
+
+    def before_sleep(state: RetryCallState) -> None:
+        if note is not None and state.outcome is not None and state.next_action is not None:
+            note(f"fetch {state.outcome.exception()} (attempt {state.attempt_number} of {max(1, policy.attempts)}); "
+                 f"trying again in {state.next_action.sleep:.0f} s")
+
     return Retrying(
         stop=stop_after_attempt(max(1, policy.attempts)) | stop_after_delay(policy.max_seconds),
         wait=wait_exponential(multiplier=policy.backoff_seconds, max=60),
         retry=retry_if_exception_type(TransientFetchError),
+        before_sleep=before_sleep,
         reraise=True,
     )
 
 
-def get_text(http: httpx.Client, url: str, policy: DownloadPolicy) -> str:
-    """A download page, retried like a file."""
+def get_text(http: httpx.Client, url: str, policy: DownloadPolicy, note: Callable[[str], None] | None = None) -> str:
+    """A download page, retried like a file but given up sooner (``page_timeout``). A host that cannot be
+    connected to, or that accepts and never answers (a blocking proxy), is unreachable: later sources on it are
+    not tried."""
+    timeout = httpx.Timeout(policy.page_timeout, connect=policy.connect_timeout)
 
     def attempt() -> str:
         try:
-            response = http.get(url)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+            response = http.get(url, timeout=timeout)
+        except (httpx.ConnectError, httpx.TimeoutException) as error:
             raise HostUnreachable(f"{url}: {_reason(error)}", httpx.URL(url).host) from error
         except httpx.TransportError as error:
             raise TransientFetchError(f"{url}: {_reason(error)}") from error
         _raise_for_status(response, url)
         return response.text
 
-    return retrying(policy)(attempt)
+    return retrying(policy, note)(attempt)
 
 
 def _reason(error: Exception) -> str:

@@ -23,6 +23,7 @@ class ManifestError(Exception):
 class DownloadPolicy:
     connect_timeout: float = 20.0
     read_timeout: float = 120.0
+    page_timeout: float = 30.0  # a download page: seconds without a byte before the attempt is abandoned
     attempts: int = 5
     max_seconds: float = 1800.0
     backoff_seconds: float = 2.0

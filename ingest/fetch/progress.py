@@ -56,7 +56,7 @@ class PlainTransfers:
         self.console.print(f"fetch {self.label}: {note}", highlight=False)
 
     def note(self, text: str) -> None:
-        self.console.print(text, highlight=False)
+        self.console.print(text, highlight=False, soft_wrap=True)  # one line in a log, however long the URL
 
     def close(self) -> None:
         pass
@@ -84,7 +84,7 @@ class BarTransfers:
             self.task = None
 
     def note(self, text: str) -> None:
-        self.progress.console.print(text)
+        self.progress.console.print(text, highlight=False, soft_wrap=True)
 
     def close(self) -> None:
         self.progress.stop()

@@ -58,7 +58,7 @@ def fetch(run: Run, manifest: Manifest, sources: list[Source], cache: Path, cons
     transfers = transfers_for(console)
     try:
         with client(manifest.download) as http:
-            pages = Pages(http, manifest)
+            pages = Pages(http, manifest, transfers.note)
             for source in sources:
                 try:
                     staged_sources.append(stage(pages, source, cache, quarter, transfers))

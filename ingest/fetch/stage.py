@@ -4,6 +4,7 @@ Only a source whose files all arrived and passed their checks goes on to be load
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,8 +53,8 @@ class Pages:
     """Download pages read once per run (several sources share one), and hosts found unreachable: a later
     source on such a host fails at once with the first reason instead of waiting through its own retries."""
 
-    def __init__(self, http: httpx.Client, manifest: Manifest):
-        self.http, self.manifest = http, manifest
+    def __init__(self, http: httpx.Client, manifest: Manifest, note: Callable[[str], None] | None = None):
+        self.http, self.manifest, self.note = http, manifest, note
         self.links: dict[str, list[str]] = {}
         self.unreachable: dict[str, str] = {}  # host -> reason
 
@@ -64,7 +65,7 @@ class Pages:
                              f"({self.unreachable[host]})")
         if url not in self.links:
             try:
-                html = get_text(self.http, url, self.manifest.download)
+                html = get_text(self.http, url, self.manifest.download, self.note)
             except HostUnreachable as error:
                 self.unreachable[error.host] = str(error).split(": ", 1)[-1]
                 raise

@@ -78,7 +78,8 @@ class SentenceTransformerEmbedder:
 
     def _encode_one(self, text: str) -> np.ndarray:
         with self._one_at_a_time, torch_threads(self.query_threads):
-            vector = self._model.encode([text], normalize_embeddings=True, convert_to_numpy=True)[0]
+            vector = self._model.encode([text], normalize_embeddings=True, convert_to_numpy=True,
+                                        show_progress_bar=False)[0]
         vector.setflags(write=False)
         return vector
 

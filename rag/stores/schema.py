@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Literal, NamedTuple
 
 # ---------------------------------------------------------------- reference store
@@ -68,6 +69,17 @@ DATASETS: dict[str, DatasetSpec] = {
         # ---- end of Medicare coverage datasets
     ]
 }
+
+# Datasets only a user can supply (a licence of their own): never reported as missing.
+OPTIONAL_DATASETS = frozenset({"cpt_licensed"})
+
+
+def missing_datasets(loaded: Iterable[str]) -> list[str]:
+    """The datasets with no active release, in DATASETS order: what `casepilot-ingest status` and /readyz warn
+    about (the optional ones left out)."""
+    have = set(loaded)
+    return [name for name in DATASETS if name not in have and name not in OPTIONAL_DATASETS]
+
 
 NO_DATE = 99991231  # stored for "no deletion / termination date"
 

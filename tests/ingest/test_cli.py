@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from rag.stores.catalog import Catalog
+from rag.stores.schema import missing_datasets
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -80,8 +82,15 @@ def test_status_lists_what_a_load_activated(tmp_path):
     line = next(line for line in status.stderr.splitlines() if "mue_practitioner" in line)
     cells = [cell.strip() for cell in line.strip().strip("│").split("│")]
     assert cells[:4] == ["reference", "mue_practitioner", "2099Q1 *", "2"]  # "*": the active release
+    # what is not loaded: one line per dataset with its title, then how to load them (issue 13)
+    assert "mue_practitioner" not in status.stderr.split("Not loaded")[1]
+    assert re.search(r"^  ptp_practitioner +Medicare NCCI PTP edits, practitioner services$", status.stderr, re.M)
+    assert "cpt_licensed" not in status.stderr  # the user's own licence file is never 'missing'
+    assert "casepilot-ingest fetch" in status.stderr and "../shared/data" in status.stderr
     empty = ingest(tmp_path / "empty", "status")
-    assert empty.returncode == 0 and "2099Q1" not in empty.stderr  # no release (it names what is missing)
+    assert empty.returncode == 0 and "2099Q1" not in empty.stderr
+    total = len(missing_datasets(()))
+    assert f"Not loaded ({total} of {total} datasets)" in empty.stderr
 
 
 @pytest.mark.parametrize("args, message", [

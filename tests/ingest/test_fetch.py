@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import re
 import threading
 import zipfile
 from dataclasses import dataclass, field
@@ -286,6 +287,58 @@ def test_an_unreachable_host_names_each_source_and_its_manual_command(cms, quick
     # The first page tried (PTP) meets the closed port; the others on that host are not tried again.
     assert err.count("was unreachable earlier in this run") == 8
     assert ReferenceStore(data).releases()["mue_practitioner"].version == "2026Q3"
+
+
+@pytest.fixture()
+def silent_host():
+    """A loopback port that accepts connections and never answers: a blocking proxy or a tarpit."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for connection in held:
+        connection.close()
+    listener.close()
+
+
+def test_a_host_that_never_answers_is_given_up_once_and_each_retry_is_said(silent_host, quick_manifest, tmp_path,
+                                                                            capsys):
+    """Issue 13: before, a page that timed out was retried for every source on the host (9 sources, 6 pages: over
+    half an hour of silence with the real timeouts); now the host counts as unreachable after its first page,
+    and each retry is a line in the log."""
+    import time
+
+    manifest = tmp_path / "slow.toml"
+    # files keep a longer timeout, still short enough that a page read with it fails this test, not hangs it
+    manifest.write_text(quick_manifest.read_text().replace("page_timeout = 30.0", "page_timeout = 0.5")
+                        .replace("read_timeout = 120.0", "read_timeout = 5.0"))
+    started = time.monotonic()
+    assert main(["--data-dir", str(tmp_path / "data"), "fetch", "--base-url", silent_host, "--manifest",
+                 str(manifest), "--reference-only", "--attempts", "2"]) == 3
+    elapsed = time.monotonic() - started
+    err = capsys.readouterr().err
+    assert elapsed < 15, f"{elapsed:.0f} s"
+    # one line per retry, however long the URL (the console is 140 wide off a terminal)
+    assert re.search(r"^fetch http://\S+: ReadTimeout: timed out \(attempt 1 of 2\); trying again in \d+ s$", err, re.M)
+    assert err.count("was unreachable earlier in this run") == 8
+    assert "Could not fetch or load 9 of 9 sources" in err and "Traceback" not in err
 
 
 def test_status_lists_every_kept_release_and_prune_keeps_the_newest(tmp_path, capsys):
