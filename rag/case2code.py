@@ -305,9 +305,9 @@ def descriptor_match(query: str, texts: Sequence[str], words: Sequence[str] = ()
         word = word.lower()
         # the words between may not say "with" ("without cholecystitis with obstruction" has the obstruction), and a
         # descriptor with the word both ways ("first without contrast and then with contrast") earns nothing
-        negated = re.search(rf"\b(?:without|no|not)\s+(?:(?!with\b)\w+\s+){{0,3}}{re.escape(word)}", leads)
+        says_without = re.search(rf"\b(?:without|no|not)\s+(?:(?!with\b)\w+\s+){{0,3}}{re.escape(word)}", leads)
         both_ways = re.search(rf"\bwith\s+(?:(?!without\b)\w+\s+){{0,2}}{re.escape(word)}", leads)
-        if negated and not both_ways:
+        if says_without and not both_ways:
             best += 0.25
         elif re.search(rf"\bwith\s+(?:\w+\s+){{0,2}}{re.escape(word)}", leads):
             best -= 0.25

@@ -153,7 +153,9 @@ class QueryService:
             if "units" in intents:
                 facts += self.which_code.dose_facts(question, procedures)
                 asked_units = [] if facts else recognized.units  # "60 mg" is a dose, not units asked about
-                units = mue_facts(self.reference, procedures, asked_units)
+                # A code that cannot be checked (no HCPCS file) still needs the MUE table: say that it is missing too.
+                unchecked = [] if procedures or loaded(self.reference, "mue") else understood.procedure_codes
+                units = mue_facts(self.reference, procedures or unchecked, asked_units)
                 exact.mue, facts = units.mue, facts + units.facts
                 plan.append(PlanStep(tool="units", why=f"MUE tables for {', '.join(procedures)}"))
             if procedures and FEE_SCHEDULE_WORDS.search(question):
@@ -358,6 +360,10 @@ class QueryService:
             text = unloaded or (f"Code {code} was not found in the reference data "
                                 f"(CPT, HCPCS Level II, ICD-10-CM, NCCI tables).{hint}")
             notes.append(Sentence(text=text, citations=[] if unloaded else list(dict.fromkeys(markers))))
+        # The tables the question needed and that are missing too (a unit question needs the MUE table as well).
+        unchecked = {fact.text: fact for fact in evidence.facts if fact.table_missing}
+        notes += [Sentence(text=text, citations=[book.cite(fact.citation)]) for text, fact in unchecked.items()
+                  if notes and text not in {n.text for n in notes}]
         return notes
 
     def _code_citation(self, code: str) -> Citation | None:

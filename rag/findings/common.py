@@ -21,6 +21,7 @@ class Fact:
     citation: Citation
     codes: tuple[str, ...] = ()
     also: tuple[Citation, ...] = ()  # further rows the same sentence rests on (a list of LCDs, one row each)
+    table_missing: bool = False  # says a table the question needs is not loaded (rag.findings.missing)
 
     def __post_init__(self) -> None:
         # The fact's text is derived from the cited record, so every code it names is grounded there.

@@ -44,7 +44,7 @@ def missing_table_fact(kind: Kind, codes: Sequence[str]) -> Fact:
     citation = Citation(marker=0, kind="reference", source=spec.name, title=spec.title, version="not loaded",
                         locator="no release in this service's data", fact="absence", url=spec.official_url,
                         snippet=text, codes=list(codes))
-    return Fact(text, citation, tuple(codes))
+    return Fact(text, citation, tuple(codes), table_missing=True)
 
 
 HCPCS_LEVEL_II = re.compile(r"^[A-V]\d{4}$")

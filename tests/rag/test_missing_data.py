@@ -47,6 +47,8 @@ def test_an_hcpcs_code_without_the_hcpcs_file_is_not_called_unknown(codes_only_s
     assert answer.sentences[0].text.startswith("The HCPCS Level II file is not loaded, so CasePilot cannot check "
                                                "J1885")
     assert "was not found" not in answer.answer
+    # the question needs the MUE table as well, and it is not loaded either
+    assert any(s.text.startswith("The NCCI MUE table is not loaded") and "J1885" in s.text for s in answer.sentences)
 
 
 def test_a_global_period_question_without_the_fee_schedule_names_it(codes_only_service):
