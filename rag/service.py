@@ -135,11 +135,16 @@ class QueryService:
                 plan.append(PlanStep(tool="out_of_scope", why="a clinical or treatment question, not coding"))
                 return Evidence(understood, [], ExactResult(), {}, [], None, plan=plan)
             checks: dict[str, CodeCheck] = {}
+            read_at: dict[int, str] = {}  # where a code was read, and as what: one reading per written token
             for mention in recognized.codes:
+                if mention.alternative and checks.get(read_at.get(mention.start, ""), None) is not None and \
+                        checks[read_at[mention.start]].status != "unknown":
+                    continue  # "HCPCS code G0439" is G0439, not also ICD-10-CM G04.39
                 result = self.check(mention.code, mention.code_set, suggest=not mention.alternative)
                 if result.status == "unknown" and mention.alternative:
                     continue
                 checks[mention.code] = result
+                read_at.setdefault(mention.start, mention.code)
             valid = [c for c, r in checks.items() if r.status != "unknown"]
             procedures = [c for c in understood.procedure_codes if c in valid]
             service_date = recognized.dates[0] if recognized.dates else None

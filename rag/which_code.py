@@ -253,7 +253,7 @@ class WhichCode:
         result.facts += facts
         result.codes += named_codes
         floor = ALTERNATIVE_MATCH * result.match
-        alternatives = [s for s in best[1:] if s.fact.code not in result.codes
+        alternatives = [s for s in best[1:] if s.fact.code not in result.codes and self._billable(s.fact.code)
                         and (code_sets or s.fact.code_set == lead.fact.code_set)
                         and not s.fact.code.startswith(lead.fact.code)
                         and descriptor_match(query, [describe(s.fact)]) >= floor][:ALTERNATIVES]

@@ -323,3 +323,12 @@ def test_a_rule_about_a_modifier_is_answered_by_the_section_about_it_else_by_the
     # no section is about modifier 22's use: its own description answers rather than nothing
     used = rag_service.ask("When is modifier 22 used?")
     assert not used.abstained and used.sentences[0].text.startswith("Modifier 22")
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+def test_a_code_read_as_hcpcs_is_not_also_answered_as_its_icd10cm_look_alike(rag_service):
+    assert rag_service.reference.lookup_code("G04.39")  # premise: the look-alike exists in ICD-10-CM
+    answer = rag_service.ask("What is HCPCS code G0439?")
+    assert answer.sentences[0].text.startswith("HCPCS G0439")
+    assert "G04.39" not in answer.answer and "G04.39" not in [c.code for c in answer.codes]
