@@ -10,7 +10,8 @@ import math
 import re
 import threading
 from collections import Counter
-from typing import Sequence
+from functools import lru_cache
+from typing import Any, Sequence
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
@@ -55,6 +56,10 @@ class CodeSearch:
         self._descriptors: dict[str, list[tuple[str, str, bool]]] | None = None
         self._df: Counter[str] = Counter()
         self._documents = 1
+        # Per store, so never stale: a question's words and candidates recur across its two searches and across
+        # questions; reading them once saves SQLite lookups and JSON decoding on every search.
+        self._corrections: dict[str, list[str]] = {}
+        self._records: dict[str, tuple[CodeHit, list[str]] | None] = {}
         if carry_from is not None:
             self._carry(carry_from)
 
@@ -121,8 +126,12 @@ class CodeSearch:
         return corrected
 
     def corrected_words(self, text: str) -> list[str]:
-        words = [w for w in WORD.findall(text) if w.lower() not in FTS_STOP]
-        return self._correct(words) if words else []
+        corrected = self._corrections.get(text)
+        if corrected is None:
+            words = [w for w in WORD.findall(text) if w.lower() not in FTS_STOP]
+            corrected = self._correct(words) if words else []
+            _bounded(self._corrections)[text] = corrected
+        return corrected
 
     def lexical(self, text: str, limit: int, code_sets: Sequence[str] | None = None,
                 words: list[str] | None = None):
@@ -185,6 +194,15 @@ class CodeSearch:
         return found[1] if found else []
 
     def _record_hit(self, code: str, source_hint: str = "") -> tuple[CodeHit, list[str]] | None:
+        found = self._records.get(code, UNREAD)
+        if found is UNREAD:
+            found = self._read_record_hit(code)
+            _bounded(self._records)[code] = found
+        if found is None or not source_hint:
+            return found
+        return found[0].model_copy(update={"source": source_hint}), found[1]
+
+    def _read_record_hit(self, code: str) -> tuple[CodeHit, list[str]] | None:
         found = [s for s in self.store.lookup_code(code) if s.fact.code_set != "MODIFIER"]
         if not found:
             return None
@@ -198,8 +216,7 @@ class CodeSearch:
         texts = list(dict.fromkeys([*texts, *terms]))
         terminated = any(s.fact.termination_date for s in found)
         return CodeHit(code=code, code_set=record.code_set, description=describe(record)[:200], score=0.0,
-                       status="deleted" if terminated else "valid",
-                       source=source_hint or found[0].release.dataset), texts
+                       status="deleted" if terminated else "valid", source=found[0].release.dataset), texts
 
     def search(self, query: str, limit: int = 10, code_sets: Sequence[str] | None = None,
                semantic: bool = True) -> list[CodeHit]:
@@ -225,10 +242,16 @@ class CodeSearch:
                                            score=1.0, status=check.status, source="exact")
         scores: dict[str, float] = {}
         words = self.corrected_words(query)
-        for rank, (sourced, _) in enumerate(self.lexical(query, limit * 3, code_sets, words)):
+        lexical = self.lexical(query, limit * 3, code_sets, words)
+        for rank, (sourced, _) in enumerate(lexical):
             code = sourced.fact.code
             scores[code] = scores.get(code, 0.0) + 1 / (RRF_K + rank)
-        if semantic and self.retriever is not None and len(query) > 3 and self._has_passages(code_sets):
+        # Words that are a code's descriptor or search term all but verbatim need no query embedding: the dense
+        # half can only add candidates that match them less well (and it costs more than the rest of the search).
+        certain = any(descriptor_match(query, self.texts(s.fact.code), words) >= LEXICALLY_CERTAIN
+                      for s, _ in lexical[:LEXICAL_CHECKED])
+        if semantic and not certain and self.retriever is not None and len(query) > 3 and \
+                self._has_passages(code_sets):
             retrieved = self.retriever.retrieve(query, limit=limit * 2, kinds=["code"], mode="dense")
             for rank, hit in enumerate(retrieved.hits):
                 hit_code = hit.passage.codes[0] if hit.passage.codes else None
@@ -251,6 +274,16 @@ class CodeSearch:
         return list(hits.values())[:limit]
 
 
+MEMO_SIZE = 20_000
+UNREAD: Any = object()
+
+
+def _bounded(memo: dict) -> dict:
+    if len(memo) >= MEMO_SIZE:
+        memo.clear()  # a crude bound: the working set of a busy service refills it in a few questions
+    return memo
+
+
 def code_set_allowed(code_set: str, code_sets: Sequence[str] | None) -> bool:
     return code_sets is None or code_set in code_sets or "/" in code_set  # "CPT/HCPCS": listed in NCCI only
 
@@ -271,6 +304,8 @@ def coverage(words: Sequence[str], texts: Sequence[str], idf) -> float:
     return sum(v for k, v in weights.items() if k in present) / sum(weights.values())
 
 
+LEXICALLY_CERTAIN = 0.97
+LEXICAL_CHECKED = 5
 MAX_REQUEST_WORDS = 8  # "what is the hcpcs level ii code for": the words before a pasted descriptor
 MATCH_WEIGHT = 0.03  # a perfect descriptor match is worth about two top ranks of the fused lists
 NEGATION = re.compile(r"\b(?:without|w/o|no|not)\s+(\w+)", re.I)
@@ -279,6 +314,7 @@ NEGATION = re.compile(r"\b(?:without|w/o|no|not)\s+(\w+)", re.I)
 COMPARISONS = ((">=", " ge "), ("\u2265", " ge "), ("<=", " le "), ("\u2264", " le "), (">", " gt "), ("<", " lt "))
 
 
+@lru_cache(maxsize=65_536)  # the same descriptors are compared with every question's words
 def normalize_descriptor(text: str) -> str:
     """Lower-case words and numbers only; a comparison keeps its sense (G8752 is "< 140 mmhg", G8753 ">= 140")."""
     text = (text or "").lower()

@@ -29,6 +29,10 @@ MODIFIER_PATTERNS = [
     re.compile(rf"(?<=\d{{4}}[0-9FT])\s*-\s*{MODIFIER_TOKEN}\b", re.IGNORECASE),
     re.compile(rf"(?<=[A-V]\d{{4}})\s*-\s*{MODIFIER_TOKEN}\b", re.IGNORECASE),
     re.compile(rf"(?:^|\s)-{MODIFIER_TOKEN}\b", re.IGNORECASE),
+    # "put 59 on the E/M", "append 25 to 99213", "bill it with 59": a bare NCCI-associated or global-surgery
+    # modifier number after a verb that attaches a modifier (a bare "59" alone is not read as one)
+    re.compile(r"\b(?:put|add|append|attach|use|using|with|w/)\s+(25|57|58|59|76|77|78|79|91|24|50|51|XE|XP|XS|XU)"
+               r"\s+(?:on|to|onto)\b", re.IGNORECASE),
 ]
 # "modifiers 59 and 25", "modifier XS or 59": pick up the tokens that follow in a short list.
 LIST_JOIN = r"\s*(?:,|and|or|/|vs\.?|versus|instead of)\s*"

@@ -22,7 +22,7 @@ from rag.findings.codes import check_code, code_facts, listing_facts
 from rag.findings.common import CodeToCompare, Fact
 from rag.findings.missing import hcpcs_not_loaded, loaded, missing_table_fact
 from rag.findings_mpfs import addon_answer_facts, mpfs_facts
-from rag.findings.modifiers import modifier_answer_facts
+from rag.findings.modifiers import em_modifier_rule, modifier_answer_facts
 from rag.guard import Guarded, guard_codes
 from rag.intents import UNIT_WORDS, Understood, understand
 from rag.scope import no_source_text, refusal_text
@@ -177,6 +177,8 @@ class QueryService:
             fallback: list[Fact] = []
             if "modifier" in intents:
                 described = modifier_answer_facts(self.reference, recognized.modifiers)
+                rule = em_modifier_rule(self.reference, question, recognized.modifiers)
+                facts += [rule] if rule else []
                 if recognized.modifiers and RULE_ABOUT_MODIFIERS.search(question) and self.retriever is not None:
                     fallback = described
                 else:

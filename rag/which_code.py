@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from rag.abbreviations import expand
 from rag.answer import CodeHit
-from rag.case2code import CodeSearch, descriptor_match
+from rag.case2code import LEXICALLY_CERTAIN, CodeSearch, descriptor_match
 from rag.drugs import Dose, DoseError, DrugTable, code_lines_for_dose, load_drug_table, parse_doses, units_for
 from rag.findings.codes import CODE_SET_LABELS, code_citation, describe, to_compare
 from rag.findings.common import CodeToCompare, Fact
@@ -280,12 +280,6 @@ class WhichCode:
 
         if code_sets:
             return cpt_first(query, usable(self.search.search(query, limit=8, code_sets=code_sets)))
-        groups = [cpt_first(query, usable(self.search.search(query, limit=8, code_sets=sets)))
-                  for sets in (["ICD10CM"], ["CPT", "HCPCS"])]
-        groups = [g for g in groups if g]
-        if not groups:
-            return []
-
         kind = phrase_kind(query)
 
         def strength(hits) -> float:
@@ -295,6 +289,18 @@ class WhichCode:
             return descriptor_match(query, self.search.texts(hits[0].code) or [hits[0].description]) \
                 + KIND_AGREEMENT * agrees
 
+        # The side the words lean to is searched first; when its best code matches them all but verbatim and
+        # agrees with that lean, the other side cannot do better and is not searched (it costs a query embedding).
+        order = [["CPT", "HCPCS"], ["ICD10CM"]] if kind == "service" else [["ICD10CM"], ["CPT", "HCPCS"]]
+        groups = []
+        for sets in order:
+            hits = cpt_first(query, usable(self.search.search(query, limit=8, code_sets=sets)))
+            if hits:
+                groups.append(hits)
+            if kind and groups and strength(groups[0]) >= LEXICALLY_CERTAIN + KIND_AGREEMENT:
+                break
+        if not groups:
+            return []
         groups.sort(key=strength, reverse=True)
         return groups[0]
 

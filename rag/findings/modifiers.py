@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rag.findings.codes import code_citation, describe
 from rag.findings.common import Fact
 from rag.stores.reference import ReferenceStore, Sourced
@@ -44,6 +46,41 @@ def first_sentence(text: str) -> str:
     return units[0] if units else (text or "").strip()
 
 
+USE_IT_OPENERS = ("when", "if", "for", "on", "only", "with", "after", "before", "whenever")
+
+
+def _when_to_use(when: str) -> str:
+    """The guidance's "when to use" as a sentence: "Use it when ..." only where the guidance reads on from
+    there ("First check the payer's ..." stays a sentence of its own)."""
+    lowered = when.lower()
+    if lowered.startswith(("use", "append")):
+        return f"{when}."
+    if lowered.startswith(USE_IT_OPENERS):
+        return f"Use it {when[0].lower()}{when[1:]}."
+    return f"When to use: {when}."
+
+
+DISTINCT_SERVICE = ("59", "XE", "XP", "XS", "XU")
+EM_WORDS = re.compile(r"\bE/?M\b|\bE&M\b|\boffice visits?\b|\bevaluation and management\b|\b99(?:2\d|4\d)\d\b", re.I)
+
+
+def em_modifier_rule(store: ReferenceStore, question: str, modifiers: list[str]) -> Fact | None:
+    """"Can I put 59 on an E/M?": never (NCCI: 59 and X{EPSU} are for non-E/M services); a significant,
+    separately identifiable E/M takes 25, or 57 for the decision for major surgery. Cited to the modifier rows."""
+    asked = [m for m in modifiers if m in DISTINCT_SERVICE]
+    if not asked or not EM_WORDS.search(question):
+        return None
+    rows = [records[0] for m in (*asked, "25", "57") if (records := modifier_records(store, m))]
+    if not rows:
+        return None
+    named = " or ".join(asked)
+    text = (f"No: modifier {named} is not appended to an E/M service (NCCI: 59 and XE, XP, XS, XU mark distinct "
+            "non-E/M services); a significant, separately identifiable E/M on the day of a procedure takes modifier "
+            "25, or 57 when the visit was the decision for major surgery.")
+    return Fact(text, code_citation(rows[0]), tuple(dict.fromkeys([*asked, "25", "57"])),
+                also=tuple(code_citation(s) for s in rows[1:]))
+
+
 def modifier_answer_facts(store: ReferenceStore, modifiers: list[str]) -> list[Fact]:
     """One sentence per modifier for an answer: what it means and when it is used, from the project's guidance
     (the HCPCS file's row where there is none). The full guidance stays on the modifier's page; pasted whole
@@ -62,7 +99,6 @@ def modifier_answer_facts(store: ReferenceStore, modifiers: list[str]) -> list[F
             when = first_sentence(str(record.attributes.get("when_to_use") or "")).rstrip(".")
             text = f"Modifier {record.code} ({record.short_description}): {meaning}."
             if when:
-                text += f" Use it {when[0].lower()}{when[1:]}." if not when.lower().startswith(("use", "append")) \
-                    else f" {when}."
+                text += f" {_when_to_use(when)}"
         facts.append(Fact(text, code_citation(sourced, record.lay_description or describe(record)), (modifier,)))
     return facts

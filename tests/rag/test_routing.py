@@ -332,3 +332,35 @@ def test_a_code_read_as_hcpcs_is_not_also_answered_as_its_icd10cm_look_alike(rag
     answer = rag_service.ask("What is HCPCS code G0439?")
     assert answer.sentences[0].text.startswith("HCPCS G0439")
     assert "G04.39" not in answer.answer and "G04.39" not in [c.code for c in answer.codes]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("text", "modifiers"), [
+    ("can i put 59 on an E/M to get it paid", ["59"]), ("append 25 to 99213", ["25"]),
+    ("resubmit with XU on 97140", ["XU"]), ("I have 59 units on the claim", [])])
+def test_a_bare_modifier_number_is_read_after_a_verb_that_attaches_it(text, modifiers):
+    from rag.codes import find_modifiers
+
+    assert find_modifiers(text) == modifiers
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+def test_59_on_an_e_m_is_answered_no_with_25_and_57(rag_service):
+    answer = rag_service.ask("can i put 59 on an E/M to get it paid")
+    first = answer.sentences[0].text
+    assert first.startswith("No: modifier 59 is not appended to an E/M service")
+    assert "modifier 25" in first and "57" in first
+    cited = {answer.citations[m - 1].codes[0] for m in answer.sentences[0].citations}
+    assert {"59", "25"} <= cited  # each modifier's own row
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("when", "sentence"), [
+    ("when the E/M is separate", "Use it when the E/M is separate."),
+    ("Append it to the E/M code", "Append it to the E/M code."),
+    ("First check the payer's bilateral indicator", "When to use: First check the payer's bilateral indicator.")])
+def test_when_to_use_reads_as_a_sentence(when, sentence):
+    from rag.findings.modifiers import _when_to_use
+
+    assert _when_to_use(when) == sentence
