@@ -29,6 +29,9 @@ class Guarded:
     contradicted: list[Contradiction] = field(default_factory=list)  # sentences the claim guard removed
 
 
+SAYS_DELETED = re.compile(r"\b(?:terminated|deleted|no longer valid)\b", re.I)  # the sentence already says so
+
+
 def guard_codes(sentences: Sequence[Sentence], citations: Sequence[Citation],
                 check: Callable[[str], CodeCheck], store=None, on: int | None = None) -> Guarded:
     """The code guard; with ``store`` (a ReferenceStore) the claim guard first (``on``: the date of service)."""
@@ -50,7 +53,7 @@ def guard_codes(sentences: Sequence[Sentence], citations: Sequence[Citation],
             from_a_row = any(c.kind == "reference" and code in c.codes for c in cited)
             if not grounded or (status.status == "unknown" and not from_a_row):
                 unfounded.append(code)
-            elif status.status == "deleted" and "terminated" not in text:
+            elif status.status == "deleted" and not SAYS_DELETED.search(text):
                 text += f" (Note: {code} was terminated on {format_date(status.termination_date)}.)"
         if unfounded:  # the whole sentence goes: a sentence with a hole where its code was says nothing true
             result.removed += unfounded

@@ -18,7 +18,7 @@ from rag.conversation import CLARIFY, Turn, in_context
 from rag.compose import CitationBook, attribute_citations, compose_extractive, last_sentence_end, render
 from rag.coverage import CoverageFinder
 from rag.exact import ExactResult, mue_facts, pair_facts
-from rag.findings.codes import check_code, code_facts, listing_facts
+from rag.findings.codes import check_code, code_facts, listing_facts, replacement_fact
 from rag.findings.common import CodeToCompare, Fact
 from rag.findings.missing import hcpcs_not_loaded, loaded, missing_table_fact
 from rag.findings_mpfs import addon_answer_facts, mpfs_facts
@@ -50,6 +50,8 @@ WITHOUT = re.compile(r"\bwithout\b|\balone\b|\bby itself\b|\bstand[- ]?alone\b",
 # ("When should I use modifier 25?" is answered by 25's own description.)
 RULE_ABOUT_MODIFIERS = re.compile(r"\bwhen (?:did|was|were)\b|\bdifference\b|\bwhy\b|"
                                   r"\b(?:created|introduced|became|become required)\b", re.I)
+REPLACEMENT_WORDS = re.compile(r"\breplac\w*|\bwhat (?:do|should) (?:i|we) (?:use|bill) (?:now|instead)\b|"
+                               r"\bnew code\b", re.I)
 WEAK_CODE_MATCH = 0.6  # below this, a question's code search found words, not the service or condition
 GeneratorName = Literal["extractive", "llm"]
 ABSTENTION = ("I could not find a reliable answer to this in CasePilot's reference sources, so I will not guess. "
@@ -193,6 +195,8 @@ class QueryService:
                 checks = {code: check for code, check in checks.items() if code not in coverage.not_codes}
                 if coverage.facts:
                     plan.append(PlanStep(tool="coverage", why="NCDs, then the MACs' LCDs and billing articles"))
+            if valid and REPLACEMENT_WORDS.search(question):  # "what replaced 22524?": the replacement leads
+                facts += [fact for code in valid if (fact := replacement_fact(self.reference, code))]
             if "code_lookup" in intents or (valid and not facts):
                 for code in valid:
                     facts += code_facts(self.reference, code) or listing_facts(self.reference, code)

@@ -102,6 +102,23 @@ def code_facts(store: ReferenceStore, code: str) -> list[Fact]:
     return [Fact(code_sentence(sourced), code_citation(sourced), (code,)) for sourced in found]
 
 
+def replacement_fact(store: ReferenceStore, code: str) -> Fact | None:
+    """"What replaced 22524?": the replacement codes of a deleted CPT code, from the project's deleted-codes table
+    (CPT's own change notes), in one sentence that leads."""
+    for sourced in store.lookup_code(code):
+        if sourced.release.dataset != "cpt_deleted":
+            continue
+        replacements = list(sourced.fact.attributes.get("replacement_codes") or [])
+        deleted_on = sourced.fact.attributes.get("deleted_on")
+        # the deletion is said before the replacement is named: each code's clause states only its own status
+        deleted = f"CPT {code}, deleted on {format_date(deleted_on)}," if deleted_on else f"CPT {code}, deleted,"
+        if not replacements:
+            return Fact(f"{deleted} has no single replacement code.", code_citation(sourced), (code,))
+        named = " and ".join(replacements) if len(replacements) <= 2 else ", ".join(replacements)
+        return Fact(f"{deleted} was replaced by {named}.", code_citation(sourced), (code, *replacements))
+    return None
+
+
 def listing_facts(store: ReferenceStore, code: str) -> list[Fact]:
     """For a code with no descriptor loaded but listed in an NCCI table: where it is listed, and that a listing
     says nothing about whether the code is current (NCCI tables keep the edits of deleted codes)."""

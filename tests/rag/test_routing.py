@@ -364,3 +364,14 @@ def test_when_to_use_reads_as_a_sentence(when, sentence):
     from rag.findings.modifiers import _when_to_use
 
     assert _when_to_use(when) == sentence
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+def test_what_replaced_a_deleted_code_leads_with_its_replacement(rag_service):
+    with DELETED_TABLE.open(newline="", encoding="utf-8") as handle:
+        row = next(r for r in csv.DictReader(handle) if r["code"] == "22524")
+    answer = rag_service.ask("what replaced 22524?")
+    first = answer.sentences[0].text
+    assert first == f"CPT 22524, deleted on {row['deleted_on']}, was replaced by {row['replacement_codes']}."
+    assert "(Note:" not in answer.answer  # the sentence says it is deleted: no second note repeating the date
