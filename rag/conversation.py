@@ -35,6 +35,22 @@ class InContext:
     clarify: bool  # a follow-up with no earlier turn: ask which code or service is meant
 
 
+SIDE = re.compile(r"\b(left|right|bilateral|both sides)\b", re.I)
+SIDE_FILLER = re.compile(r"\b(?:and|or|but|what|how|about|if|the|one|side|sides|for|then|instead|it|is|same)\b|[?!.,]",
+                         re.I)
+
+
+def _other_side(question: str, previous: str) -> str | None:
+    """"And the left one?" after "pain in right knee": the previous question with the other side in its place."""
+    asked, before = SIDE.search(question), SIDE.search(previous)
+    if not asked or not before or asked.group(1).lower() == before.group(1).lower():
+        return None
+    side = "bilateral" if asked.group(1).lower() == "both sides" else asked.group(1).lower()
+    carried = f"{previous[:before.start()]}{side}{previous[before.end():]}"
+    rest = " ".join(SIDE_FILLER.sub(" ", SIDE.sub(" ", question)).split())
+    return f"{carried} {rest}".strip()
+
+
 def is_follow_up(question: str) -> bool:
     return bool(FOLLOW_UP.search(question)) and len(question.split()) <= MAX_FOLLOW_UP_WORDS
 
@@ -56,6 +72,9 @@ def in_context(question: str, history: Sequence[Turn] = ()) -> InContext:
             carried = re.sub(rf"(?<![\w.]){re.escape(old)}(?![\w])", new, carried)
         extra = re.sub(r"(?<![\w.])(?:" + "|".join(map(re.escape, new_codes)) + r")(?![\w])", " ", question)
         return InContext(f"{carried} {extra}".strip(), True, False)
+    sided = _other_side(question, previous)
+    if sided is not None:
+        return InContext(sided, True, False)
     if MODIFIER_ONLY.search(question) and not re.search(r"\bmod(?:ifier)?s?\b", question, re.I):
         question = MODIFIER_ONLY.sub(lambda m: f"modifier {m.group(0)}", question)  # "and with XU?"
     return InContext(f"{previous} {question}", True, False)

@@ -69,6 +69,10 @@ def test_follow_ups_carry_the_previous_turn():
     assert "27446" in same.question and "27447" not in same.question and "units" in same.question
     assert in_context("and with XU?", []).clarify
     assert not in_context("Can 11042 and 97597 be billed together?", pair).follow_up
+    # the other side takes the place of the side asked about before
+    assert in_context("and the left one?", [Turn(question="pain in right knee")]).question == "pain in left knee"
+    both = in_context("what about both sides?", [Turn(question="primary osteoarthritis right knee")])
+    assert both.question == "primary osteoarthritis bilateral knee"
 
 
 # ---------------------------------------------------------------- answers over the real data
