@@ -40,21 +40,29 @@ def _load(data_dir, dataset: str, version: str, items: list) -> None:
     write_release(data_dir, ParsedRelease(dataset, version, f"{dataset}-{version}.test", list(items)))
 
 
-@pytest.fixture
-def switching_server(tmp_path):
-    _load(tmp_path, "hcpcs", "2026-01", CODES)
-    _load(tmp_path, "ptp_practitioner", "2026Q1", FIRST_PTP)
-    _load(tmp_path, "mue_practitioner", "2026Q1", FIRST_MUE)
+def _load_first_quarter(data_dir) -> Settings:
+    _load(data_dir, "hcpcs", "2026-01", CODES)
+    _load(data_dir, "ptp_practitioner", "2026Q1", FIRST_PTP)
+    _load(data_dir, "mue_practitioner", "2026Q1", FIRST_MUE)
+    return Settings(data_dir=data_dir, guest_quota_per_day=1_000_000)  # the tests poll until the switch
+
+
+def _serve(settings: Settings, casepilot: CasePilot):
+    """The app over ``casepilot`` on loopback: (data dir, client); the service is closed afterwards."""
     from api.main import create_app
 
-    settings = Settings(data_dir=tmp_path, guest_quota_per_day=1_000_000)  # the tests poll until the switch
-    casepilot = CasePilot.open(settings, with_vectors=False, background_refresh=True)
     try:
         with ThreadServer(create_app(settings, casepilot=casepilot)) as server:
             with httpx.Client(base_url=server.url, timeout=30) as client:
-                yield tmp_path, client
+                yield settings.data_dir, client
     finally:
         casepilot.close()
+
+
+@pytest.fixture
+def switching_server(tmp_path):
+    settings = _load_first_quarter(tmp_path)
+    yield from _serve(settings, CasePilot.open(settings, with_vectors=False, background_refresh=True))
 
 
 def _claim(client: httpx.Client) -> dict:
@@ -140,23 +148,13 @@ def ready_switching_server(tmp_path):
     from rag.stores.schema import Passage
     from rag.stores.vectors import open_vector_store
 
-    _load(tmp_path, "hcpcs", "2026-01", CODES)
-    _load(tmp_path, "ptp_practitioner", "2026Q1", FIRST_PTP)
-    _load(tmp_path, "mue_practitioner", "2026Q1", FIRST_MUE)
-    settings = Settings(data_dir=tmp_path, guest_quota_per_day=1_000_000)  # the tests poll until the switch
+    settings = _load_first_quarter(tmp_path)
     embedder, store = SentenceTransformerEmbedder(), open_vector_store(settings)
     PassageWriter(store, embedder, Catalog(tmp_path)).write("guidelines", "v1", [Passage(
         source="guidelines", doc_id="mue", version="v1", chunk=0, title="MUEs",
         text="A medically unlikely edit caps the units of a code reported per day.")])
-    from api.main import create_app
-
-    casepilot = CasePilot(settings, embedder=embedder, vector_store=store, generator=None, background_refresh=True)
-    try:
-        with ThreadServer(create_app(settings, casepilot=casepilot)) as server:
-            with httpx.Client(base_url=server.url, timeout=30) as client:
-                yield tmp_path, client
-    finally:
-        casepilot.close()
+    yield from _serve(settings, CasePilot(settings, embedder=embedder, vector_store=store, generator=None,
+                                          background_refresh=True))
 
 
 def test_readyz_and_ask_follow_a_new_release_and_the_answer_cache_is_keyed_on_it(ready_switching_server):
