@@ -120,11 +120,16 @@ class CoverageResult:
     state: str | None = None
     macs: list[MacJurisdiction] = field(default_factory=list)
     named: list[str] = field(default_factory=list)  # policy ids the question names (L34011, 150.13)
+    whole: bool = False  # the facts answer the question whole (which MAC serves a state): no passages needed
 
     @property
     def not_codes(self) -> set[str]:
         """Code-shaped tokens of the question that are policy ids (L34011 reads as ICD-10-CM L34.011)."""
         return {normalize_icd10(p) for p in self.named if POLICY_ID.fullmatch(p)} | set(self.named)
+
+
+ASKS_FOR_MAC = re.compile(r"\b(?:which|what|who(?: is)?(?: the)?)\s+(?:(?:a/b|dme|part [ab])\s+)?macs?\b|"
+                          r"\bmacs?\s+(?:for|in|covers?|serves?)\b|\bjurisdiction\b", re.I)
 
 
 def today() -> int:
@@ -337,6 +342,9 @@ class CoverageFinder:
             return result  # a question about coverage in general ("when is an ABN required?")
         mac_facts = self._mac_facts(result.state) if result.state else []
         result.facts += mac_facts
+        if mac_facts and ASKS_FOR_MAC.search(question):
+            result.whole = True  # "Which DME MAC covers Florida?" asks for the contractor, not for policies
+            return result
         named_lcds = [p for p in result.named if POLICY_ID.fullmatch(p)]
         if named_lcds:
             self._named(named_lcds, result, on)

@@ -15,7 +15,7 @@ PAIR_WORDS = re.compile(r"\b(together|bundl\w*|same (day|session|encounter|claim
 BILLING_VERBS = re.compile(r"\b(bill|report|code|submit|charge)\w*\b", re.I)
 UNIT_WORDS = re.compile(r"\b(units?|mue|how many|maximum|max|per day|limit|times a day|medically unlikely)\b", re.I)
 MODIFIER_WORDS = re.compile(r"\bmodifiers?\b|\bmod\b", re.I)
-COVERAGE_WORDS = re.compile(r"\b(cover(ed|age|s)?|lcds?|ncds?|medical(ly)? necess\w*|pay for|reimburs\w*|"
+COVERAGE_WORDS = re.compile(r"\b(cover(ed|age|s)?|lcds?|ncds?|macs?|jurisdictions?|medical(ly)? necess\w*|pay for|reimburs\w*|"
                             r"payable|criteria|abn|requirements?|in effect|eligib\w*)\b", re.I)
 LOOKUP_WORDS = re.compile(r"\b(what (is|are|does)|describe|descriptor|meaning|definition|stand for|"
                           r"look ?up|code for|tell me about|explain)\b", re.I)

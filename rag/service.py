@@ -187,10 +187,10 @@ class QueryService:
                     facts += described
                 plan.append(PlanStep(tool="modifier", why="modifier guidance for "
                                      + (", ".join(recognized.modifiers) or "the modifier named")))
-            covered = False
+            covered = answered_whole = False
             if "coverage" in intents:  # the NCD, or the LCDs and articles (rag.coverage); policy ids are not codes
                 coverage = self.coverage.find(question, valid)
-                covered = bool(coverage.facts)
+                covered, answered_whole = bool(coverage.facts), coverage.whole
                 facts = coverage.facts + facts
                 checks = {code: check for code, check in checks.items() if code not in coverage.not_codes}
                 if coverage.facts:
@@ -235,8 +235,8 @@ class QueryService:
                         checks.setdefault(code, self.check(code, suggest=False))
         hits: list[Hit] = []
         needs_retrieval = (bool(set(intents) & RETRIEVAL_INTENTS) or not facts) and not answered_from_words
-        if checks and not valid:
-            needs_retrieval = False  # every code named is unknown: the answer is "not found", whatever else
+        if checks and not valid or answered_whole:
+            needs_retrieval = False  # every code named is unknown (the answer is "not found"), or facts say it all
         if needs_retrieval and self.retriever is not None:
             retrieved = self.retriever.retrieve(question, limit=top_k or self.settings.top_k,
                                                 boost_codes=valid + recognized.modifiers)

@@ -379,3 +379,13 @@ def test_what_replaced_a_deleted_code_leads_with_its_replacement(rag_service):
     first = answer.sentences[0].text
     assert first == f"CPT 22524, deleted on {row['deleted_on']}, was replaced by {row['replacement_codes']}."
     assert "(Note:" not in answer.answer  # the sentence says it is deleted: no second note repeating the date
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+def test_which_mac_serves_a_state_is_answered_by_the_jurisdiction_table_alone(rag_service):
+    for question in ("Which DME MAC covers Florida?", "who is the MAC for Ohio?"):
+        answer = rag_service.ask(question)
+        assert len(answer.sentences) == 1, answer.answer  # no policies, no passages: the contractor was asked for
+        assert answer.citations[0].source == "mac_jurisdictions"
+    assert "DME C" in rag_service.ask("Which DME MAC covers Florida?").answer
