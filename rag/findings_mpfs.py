@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from rag.answer import Citation
 from rag.exact import Fact, format_date, reference_citation
+from rag.findings.codes import code_citation
 from rag.findings.common import absence_citation
 from rag.findings.missing import loaded, missing_table_fact
 from rag.stores.reference import ReferenceStore, Sourced
@@ -256,7 +257,10 @@ def addon_answer_facts(store: ReferenceStore, codes: Sequence[str], on: int | No
     primaries (the others as the primary asked about); when none is an add-on code and ``say_absent``, that
     absence, cited to the edit file; when no edit file is loaded, which table is missing."""
     if not loaded(store, "addon"):
-        return [missing_table_fact("addon", codes)] if say_absent else []
+        described = corpus_addon_facts(store, codes, without)
+        if described or say_absent:
+            return [*described, missing_table_fact("addon", codes)]
+        return []
     facts = []
     for code in codes:
         others = [c for c in codes if c != code]
@@ -269,6 +273,26 @@ def addon_answer_facts(store: ReferenceStore, codes: Sequence[str], on: int | No
                  f"so {'it is' if len(codes) == 1 else 'they are'} not subject to an add-on code edit.",
                  absence_citation(release, tuple(codes)), tuple(codes))
             for name, release in store.releases().items() if DATASETS[name].kind == "addon"]
+
+
+def corpus_addon_facts(store: ReferenceStore, codes: Sequence[str], without: bool = False) -> list[Fact]:
+    """Without the NCCI add-on file: the add-on relations the project's plain-language CPT descriptions record
+    (a primary code's ``add_on_codes``), cited by the primary's row."""
+    facts = []
+    for code in codes:
+        primaries = [s for s in store.iter_codes("CPT") if s.release.dataset == "cpt"
+                     and code in (s.fact.attributes.get("add_on_codes") or [])]
+        if not primaries:
+            continue
+        named = [s.fact.code for s in primaries]
+        listed = " or ".join(named)
+        lead = (f"No: {code} is an add-on code, reported only with its primary code {listed}"
+                if without and any(c in named for c in codes if c != code) else
+                f"{code} is an add-on code, reported only with its primary code {listed}")
+        facts.append(Fact(f"{lead} (CasePilot's CPT descriptions); billed alone it is not paid.",
+                          code_citation(primaries[0]), (code, *named),
+                          also=tuple(code_citation(s) for s in primaries[1:])))
+    return facts
 
 
 def addons_without_primary(store: ReferenceStore, lines: list[tuple[int, str, int]]

@@ -39,6 +39,7 @@ ROUTING = re.compile(
     re.I)
 ALTERNATIVES = 2
 ALTERNATIVE_MATCH = 0.75  # an alternative must match the question about as well as the lead does
+ALTERNATIVE_FLOOR = 0.75  # and match it well in itself ("screening for lipoid disorders" is no rival to Z12.11)
 NOTE_CHARS = 220
 
 
@@ -252,7 +253,7 @@ class WhichCode:
         facts, named_codes = self._lead_facts(query, lead, typed=bool(typed) and lead.fact.code == typed[0])
         result.facts += facts
         result.codes += named_codes
-        floor = ALTERNATIVE_MATCH * result.match
+        floor = max(ALTERNATIVE_MATCH * result.match, ALTERNATIVE_FLOOR)
         alternatives = [s for s in best[1:] if s.fact.code not in result.codes and self._billable(s.fact.code)
                         and (code_sets or s.fact.code_set == lead.fact.code_set)
                         and not s.fact.code.startswith(lead.fact.code)

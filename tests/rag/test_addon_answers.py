@@ -86,3 +86,18 @@ def test_a_pair_question_with_an_addon_adds_the_addon_edit_after_the_ptp_answer(
 def test_without_words_on_codes_that_are_not_addons_add_nothing(addon_service):
     answer = addon_service.ask("Can I bill 27130 without 99291?")
     assert not any("add-on" in s.text for s in answer.sentences)
+
+
+@pytest.mark.shared_data
+def test_without_the_addon_file_the_cpt_descriptions_answer_and_the_file_is_named(rag_service):
+    import json
+
+    corpus = Path(__file__).parents[2] / "corpora" / "cpt"
+    rows = [json.loads(line) for path in corpus.glob("*.jsonl") for line in path.read_text().splitlines() if line]
+    assert "64484" in next(r for r in rows if r["code"] == "64483")["add_on_codes"]  # premise, from the corpus
+    assert "addon" not in rag_service.reference.releases()  # premise: the session data has no add-on file
+    answer = rag_service.ask("Can I bill 64484 without 64483?")
+    assert answer.sentences[0].text.startswith("No: 64484 is an add-on code, reported only with its primary code "
+                                               "64483")
+    assert answer.citations[answer.sentences[0].citations[0] - 1].codes[0] == "64483"  # the primary's own row
+    assert answer.sentences[1].text.startswith("The NCCI add-on code edit file is not loaded")
