@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from weakref import WeakKeyDictionary
 
 from pydantic import BaseModel, Field
 
@@ -17,7 +18,7 @@ from rag.findings.codes import code_citation
 from rag.findings.common import absence_citation
 from rag.findings.missing import loaded, missing_table_fact
 from rag.stores.reference import ReferenceStore, Sourced
-from rag.stores.schema import DATASETS, NO_DATE, AddonEdit, MpfsIndicators
+from rag.stores.schema import DATASETS, NO_DATE, AddonEdit, CodeRecord, MpfsIndicators
 
 STATUS = {
     "A": "active: paid under the fee schedule", "B": "bundled: payment is included in other services",
@@ -257,6 +258,8 @@ def addon_answer_facts(store: ReferenceStore, codes: Sequence[str], on: int | No
     primaries (the others as the primary asked about); when none is an add-on code and ``say_absent``, that
     absence, cited to the edit file; when no edit file is loaded, which table is missing."""
     if not loaded(store, "addon"):
+        if not (say_absent or without):
+            return []  # a plain pair question: the PTP answer stands; no add-on words, no add-on lookups
         described = corpus_addon_facts(store, codes, without)
         if described or say_absent:
             return [*described, missing_table_fact("addon", codes)]
@@ -275,13 +278,29 @@ def addon_answer_facts(store: ReferenceStore, codes: Sequence[str], on: int | No
             for name, release in store.releases().items() if DATASETS[name].kind == "addon"]
 
 
+_CORPUS_PRIMARIES: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def _corpus_primaries(store: ReferenceStore) -> dict[str, list[Sourced[CodeRecord]]]:
+    """add-on code -> the corpus rows that list it as their add-on, read once per store."""
+    found = _CORPUS_PRIMARIES.get(store)
+    if found is None:
+        found = {}
+        for sourced in store.iter_codes("CPT"):
+            if sourced.release.dataset == "cpt":
+                for addon in sourced.fact.attributes.get("add_on_codes") or []:
+                    found.setdefault(addon, []).append(sourced)
+        _CORPUS_PRIMARIES[store] = found
+    return found
+
+
 def corpus_addon_facts(store: ReferenceStore, codes: Sequence[str], without: bool = False) -> list[Fact]:
     """Without the NCCI add-on file: the add-on relations the project's plain-language CPT descriptions record
     (a primary code's ``add_on_codes``), cited by the primary's row."""
     facts = []
+    by_addon = _corpus_primaries(store)
     for code in codes:
-        primaries = [s for s in store.iter_codes("CPT") if s.release.dataset == "cpt"
-                     and code in (s.fact.attributes.get("add_on_codes") or [])]
+        primaries = by_addon.get(code, [])
         if not primaries:
             continue
         named = [s.fact.code for s in primaries]
