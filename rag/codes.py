@@ -208,3 +208,19 @@ def codes_in(text: str) -> tuple[str, ...]:
     """Code-shaped tokens in a passage or answer. ICD-10-CM only with its dot: written text uses the dot, and
     bare forms collide with document ids such as LCD L33569."""
     return tuple(dict.fromkeys(m.code for m in _mentions(text, bare_icd10=False)))
+
+
+def code_position(text: str, code: str) -> int | None:
+    """Where ``code`` is first written in ``text`` as a whole token (not inside "K35.30" or "99259"), or None.
+    A string search, not a regular expression: a pattern per code would be compiled anew for every code an
+    answer names (Python caches only so many)."""
+    start = text.find(code)
+    while start != -1:
+        end = start + len(code)
+        before = text[start - 1] if start else " "
+        after = text[end] if end < len(text) else " "
+        if not (before.isalnum() or before in "._") and not (after.isalnum() or after == "_"):
+            return start
+        start = text.find(code, start + 1)
+    return None
+

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rag.answer import Citation, CodeCheck, Sentence
-from rag.codes import codes_in
+from rag.codes import code_position, codes_in
 from rag.exact import format_date
 
 @dataclass
@@ -29,6 +29,7 @@ class Guarded:
     contradicted: list[Contradiction] = field(default_factory=list)  # sentences the claim guard removed
 
 
+CODE_RANGE = re.compile(r"\b([A-Z0-9]{5})\s*(?:-|–|to|through)\s*([A-Z0-9]{5})\b")  # "22510-22515"
 SAYS_DELETED = re.compile(r"\b(?:terminated|deleted|no longer valid)\b", re.I)  # the sentence already says so
 
 
@@ -151,8 +152,7 @@ class FactChecker:
 
 def _clauses(text: str, codes: Sequence[str]) -> dict[str, str]:
     """For each code, the words from its first mention to the next code or clause break."""
-    positions = sorted((m.start(), code) for code in codes
-                       for m in [re.search(rf"(?<![\w.]){re.escape(code)}(?!\w)", text)] if m)
+    positions = sorted((start, code) for code in codes if (start := code_position(text, code)) is not None)
     clauses = {}
     for index, (start, code) in enumerate(positions):
         end = positions[index + 1][0] if index + 1 < len(positions) else len(text)
@@ -171,7 +171,7 @@ def contradiction(text: str, facts: FactChecker) -> str:
     if 1 in indicators and NOT_BYPASSABLE.search(text) and "0" not in {str(i) for i in indicators} \
             and re.search(r"\bno modifier\b|\bcannot be bypassed\b|\bnever bypass", text, re.IGNORECASE):
         return "an edit with modifier indicator 1 is bypassed by an NCCI-associated modifier"
-    if len(codes) == 2 and not re.search(rf"{codes[0]}\s*(?:-|–|to|through)\s*{codes[1]}", text):  # not a range
+    if len(codes) == 2 and (codes[0], codes[1]) not in {m.groups() for m in CODE_RANGE.finditer(text)}:  # a range
         a, b = codes
         edits = facts.edits(a, b, text)
         active = [e for e in edits if e.modifier_indicator != 9 and e.active_on(facts.on)]

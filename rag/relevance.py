@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence, Set as AbstractSet
 from dataclasses import dataclass
 
+from rag.codes import code_position
 from rag.text import profile, stem, terms
 
 # Words that say what kind of question it is, not what it is about: "Does Medicare cover kyphoplasty?" is about
@@ -56,7 +57,7 @@ class Topic:
         return cls(frozenset(subject_terms(question, codes)), tuple(codes))
 
     def names_code(self, text: str) -> bool:
-        return any(re.search(rf"(?<![\w.]){re.escape(code)}(?![\w])", text) for code in self.codes)
+        return any(code_position(text, code) is not None for code in self.codes)
 
     def matches(self, text: str) -> int:
         return len(self.subject & profile(text)[0])  # passages come back question after question: cached

@@ -132,3 +132,14 @@ def test_everything_in_one_sentence():
     assert found.modifiers == ["59"]
     assert found.units == [2]
     assert found.dates == [20260401]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("text", "code", "position"), [
+    ("K35.30 and K35.3", "K35.3", 11),  # not inside the longer code
+    ("99259 59", "59", 6), ("(22514)", "22514", 1), ("x22514", "22514", None), ("22514x", "22514", None),
+    ("M80.08XA.", "M80.08XA", 0)])
+def test_a_code_is_found_only_as_a_whole_token(text, code, position):
+    from rag.codes import code_position
+
+    assert code_position(text, code) == position
