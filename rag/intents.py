@@ -13,7 +13,8 @@ from rag.which_code import asks_which_code, wanted_code_sets
 PAIR_WORDS = re.compile(r"\b(together|bundl\w*|same (day|session|encounter|claim)|ncci|ptp|edits?|separately|"
                         r"both|along with|column ?[12]|pair|conflict|mutually exclusive|with)\b", re.I)
 BILLING_VERBS = re.compile(r"\b(bill|report|code|submit|charge)\w*\b", re.I)
-UNIT_WORDS = re.compile(r"\b(units?|mue|how many|maximum|max|per day|limit|times a day|medically unlikely)\b", re.I)
+UNIT_WORDS = re.compile(r"\b(units?|mue|how many(?! (?:minutes|hours|days|years|months|visits))|maximum|max|per day|"
+                        r"limit|times a day|medically unlikely)\b", re.I)
 MODIFIER_WORDS = re.compile(r"\bmodifiers?\b|\bmod\b", re.I)
 COVERAGE_WORDS = re.compile(r"\b(cover(ed|age|s)?|lcds?|ncds?|macs?|jurisdictions?|medical(ly)? necess\w*|pay for|reimburs\w*|"
                             r"payable|criteria|abn|requirements?|in effect|eligib\w*)\b", re.I)

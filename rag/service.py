@@ -52,6 +52,8 @@ RULE_ABOUT_MODIFIERS = re.compile(r"\bwhen (?:did|was|were)\b|\bdifference\b|\bw
                                   r"\b(?:created|introduced|became|become required)\b", re.I)
 REPLACEMENT_WORDS = re.compile(r"\breplac\w*|\bwhat (?:do|should) (?:i|we) (?:use|bill) (?:now|instead)\b|"
                                r"\bnew code\b", re.I)
+RULE_QUESTION = re.compile(r"^\s*(?:does|do|can|could|how|which|when|why|should|must|are there|is there|is it|"
+                           r"what (?:is|are) the (?:rule|limit|time|frequency)|what (?:services|tests|minutes))\b", re.I)
 WEAK_CODE_MATCH = 0.6  # below this, a question's code search found words, not the service or condition
 GeneratorName = Literal["extractive", "llm"]
 ABSTENTION = ("I could not find a reliable answer to this in CasePilot's reference sources, so I will not guess. "
@@ -176,7 +178,7 @@ class QueryService:
                 facts = found_addons + facts if addon_asked or without else facts + found_addons
                 if found_addons:
                     plan.append(PlanStep(tool="addon", why=f"NCCI add-on code edits for {', '.join(procedures)}"))
-            fallback: list[Fact] = []
+            fallback: list[Fact] = []  # facts that answer only when no passage is about the question
             if "modifier" in intents:
                 described = modifier_answer_facts(self.reference, recognized.modifiers)
                 rule = em_modifier_rule(self.reference, question, recognized.modifiers)
@@ -198,8 +200,17 @@ class QueryService:
             if valid and REPLACEMENT_WORDS.search(question):  # "what replaced 22524?": the replacement leads
                 facts += [fact for code in valid if (fact := replacement_fact(self.reference, code))]
             if "code_lookup" in intents or (valid and not facts):
+                # "Does Medicare pay 99417 for prolonged office visits?" asks a rule about the code: the section
+                # about it answers, the code's description only when no section is about the question.
+                asks_a_rule = bool("guideline" in intents and RULE_QUESTION.search(question) and not facts
+                                   and self.retriever is not None
+                                   and not set(intents) & {"pair_check", "units", "coverage"})
                 for code in valid:
-                    facts += code_facts(self.reference, code) or listing_facts(self.reference, code)
+                    described = code_facts(self.reference, code) or listing_facts(self.reference, code)
+                    if asks_a_rule:
+                        fallback += described
+                    else:
+                        facts += described
                 if valid:
                     plan.append(PlanStep(tool="code_lookup", why=f"the code sets for {', '.join(valid)}"))
             answered_from_words = False

@@ -389,3 +389,15 @@ def test_which_mac_serves_a_state_is_answered_by_the_jurisdiction_table_alone(ra
         assert len(answer.sentences) == 1, answer.answer  # no policies, no passages: the contractor was asked for
         assert answer.citations[0].source == "mac_jurisdictions"
     assert "DME C" in rag_service.ask("Which DME MAC covers Florida?").answer
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+def test_a_rule_about_a_named_code_is_answered_by_the_section_about_it(rag_service):
+    answer = rag_service.ask("Does Medicare pay 99417 for prolonged office visits?")
+    first = answer.sentences[0]
+    assert not first.text.startswith("CPT 99417 (")  # not the code's description
+    assert answer.citations[first.citations[0] - 1].source == "guidelines"
+    assert "Medicare does not pay 99417" in answer.answer
+    # a plain lookup still answers with the code's description
+    assert rag_service.ask("What is CPT 22514?").sentences[0].text.startswith("CPT 22514 (")
