@@ -52,7 +52,7 @@ RULE_ABOUT_MODIFIERS = re.compile(r"\bwhen (?:did|was|were)\b|\bdifference\b|\bw
                                   r"\b(?:created|introduced|became|become required)\b", re.I)
 REPLACEMENT_WORDS = re.compile(r"\breplac\w*|\bwhat (?:do|should) (?:i|we) (?:use|bill) (?:now|instead)\b|"
                                r"\bnew code\b", re.I)
-RULE_QUESTION = re.compile(r"^\s*(?:does|do|can|could|how|which|when|why|should|must|are there|is there|is it|"
+RULE_QUESTION = re.compile(r"^\s*(?:does|do|can|could|how|which|when|why|should|must|are there|is there|"
                            r"what (?:is|are) the (?:rule|limit|time|frequency)|what (?:services|tests|minutes))\b", re.I)
 WEAK_CODE_MATCH = 0.6  # below this, a question's code search found words, not the service or condition
 GeneratorName = Literal["extractive", "llm"]
