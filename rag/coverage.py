@@ -374,14 +374,12 @@ class CoverageFinder:
         result.lcds = [self.finding(sourced, how, on) for sourced, how in lcds[:MAX_LCDS]]
         billing = [a for a in articles if not a[0].fact.title.lower().startswith("response to comments")] or articles
         result.articles = [self.finding(sourced, how, on) for sourced, how in billing[:MAX_ARTICLES]]
-        no_ncd = self._no_ncd_fact(bool(current))
-        if result.lcds:  # the answer is the LCDs: it leads, the absence of an NCD and the state's MAC behind it
-            lead = self._policies_fact("LCD", result.lcds)
-            lead = Fact(f"{self._no_ncd_clause()}, so each MAC's LCD sets coverage; {lead.text[0].lower()}"
-                        f"{lead.text[1:]}", lead.citation, lead.codes, also=(*lead.also, no_ncd.citation))
-            result.facts = [lead, *(f for f in result.facts if f not in mac_facts), *mac_facts]
+        if result.lcds:  # the LCDs are the answer: they lead, with the absence of an NCD; the state's MAC follows
+            opening = f"{self._no_ncd_clause()}, so each MAC's LCD sets coverage"
+            result.facts = [self._policies_fact("LCD", result.lcds, opening=opening,
+                                                cited_too=(self._no_ncd_citation(),)), *result.facts]
         else:
-            result.facts.append(no_ncd)
+            result.facts.append(self._no_ncd_fact(bool(current)))
         if result.articles:
             result.facts.append(self._policies_fact("billing article", result.articles))
         if not current:
@@ -433,19 +431,21 @@ class CoverageFinder:
                 "table is for this service)")
 
     def _no_ncd_fact(self, have_lcds: bool) -> Fact:
-        ncds = self.ncds()
         tail = ("coverage is set by LCDs, the local coverage determinations of each Medicare administrative "
                 "contractor (MAC), and their billing and coding articles" if have_lcds else
                 "coverage would be set by the MACs' LCDs")
-        text = (f"No NCD: CasePilot's table of {len(ncds)} national coverage determinations has none for this "
+        text = (f"No NCD: CasePilot's table of {len(self.ncds())} national coverage determinations has none for this "
                 f"service, so {tail}.")
+        return Fact(text, self._no_ncd_citation())
+
+    def _no_ncd_citation(self) -> Citation:
+        """The NCD table, cited for having no NCD for the service (the coverage data itself when none is loaded)."""
+        ncds = self.ncds()
         if ncds:
-            citation = reference_citation(Sourced(None, ncds[0].release), f"{len(ncds)} NCDs; none for this service",
-                                          None)
-        else:
-            source = self.store.releases()[self.store.coverage_datasets()[0]]
-            citation = reference_citation(Sourced(None, source), "no NCD table loaded", None)
-        return Fact(text, citation)
+            return reference_citation(Sourced(None, ncds[0].release), f"{len(ncds)} NCDs; none for this service",
+                                      None)
+        source = self.store.releases()[self.store.coverage_datasets()[0]]
+        return reference_citation(Sourced(None, source), "no NCD table loaded", None)
 
     @staticmethod
     def _policy_sentence(finding: PolicyFinding, policy: CoveragePolicy) -> str:
@@ -459,9 +459,11 @@ class CoverageFinder:
                 f"{finding.version}, {dates}{how.get(finding.matched_by, '')}.")  # its URL travels in the citation
 
     @staticmethod
-    def _policies_fact(kind: str, findings: Sequence[PolicyFinding], other_macs: bool = False) -> Fact:
+    def _policies_fact(kind: str, findings: Sequence[PolicyFinding], other_macs: bool = False, opening: str = "",
+                       cited_too: tuple[Citation, ...] = ()) -> Fact:
         """The policies of one kind in one sentence, each id with its contractor and date, each cited by its own
-        row: a coder scans ids and MACs, and a sentence per policy buried the answer."""
+        row: a coder scans ids and MACs, and a sentence per policy buried the answer. ``opening``: a clause the
+        sentence starts with (why these policies decide), resting on ``cited_too``."""
         named = [f"{'LCD ' if kind == 'LCD' else ''}{f.policy_id} ({_contractor_names(f.contractors)}, "
                  f"effective {format_date(f.effective_date)}"
                  + ("; its code list names the service's code" if f.matched_by == "code_list" else "")
@@ -470,10 +472,12 @@ class CoverageFinder:
         titles = list(dict.fromkeys(f.title for f in findings))
         plural = "s" if len(findings) > 1 else ""
         whose = ("Other MACs'" if plural else "Another MAC's") if other_macs else "The"
+        if opening:
+            whose = f"{opening}; {whose[0].lower()}{whose[1:]}"
         text = (f"{whose} current {kind}{plural}: {'; '.join(named)}; titled \"{titles[0]}\""
                 + (f" or similar ({len(titles) - 1} other title{'s' if len(titles) > 2 else ''})" if len(titles) > 1
                    else "") + ".")
-        return Fact(text, findings[0].citation, also=tuple(f.citation for f in findings[1:]))
+        return Fact(text, findings[0].citation, also=(*(f.citation for f in findings[1:]), *cited_too))
 
     @staticmethod
     def _retired_sentence(finding: PolicyFinding) -> str:
