@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from rag.answer import Citation
 from rag.exact import Fact, format_date, reference_citation
 from rag.findings.codes import code_citation
-from rag.findings.common import absence_citation
+from rag.findings.common import absence_citation, spoken_codes
 from rag.findings.missing import loaded, missing_table_fact
 from rag.stores.reference import ReferenceStore, Sourced
 from rag.stores.schema import DATASETS, NO_DATE, AddonEdit, CodeRecord, MpfsIndicators
@@ -270,9 +270,8 @@ def addon_answer_facts(store: ReferenceStore, codes: Sequence[str], on: int | No
         facts += addon_facts(store, code, others[0] if others else None, on, without)
     if facts or not say_absent:
         return facts
-    named = " and ".join(codes) if len(codes) <= 2 else ", ".join(codes)
     verb = "is" if len(codes) == 1 else "are"
-    return [Fact(f"{named} {verb} not listed as an add-on code in the NCCI add-on code edit file ({release.version}), "
+    return [Fact(f"{spoken_codes(codes)} {verb} not listed as an add-on code in the NCCI add-on code edit file ({release.version}), "
                  f"so {'it is' if len(codes) == 1 else 'they are'} not subject to an add-on code edit.",
                  absence_citation(release, tuple(codes)), tuple(codes))
             for name, release in store.releases().items() if DATASETS[name].kind == "addon"]

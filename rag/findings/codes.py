@@ -6,7 +6,7 @@ import re
 from difflib import SequenceMatcher
 
 from rag.answer import Citation, CitedFact, CodeCheck
-from rag.findings.common import CodeToCompare, Fact, format_date, reference_citation, table_name
+from rag.findings.common import CodeToCompare, Fact, format_date, reference_citation, spoken_codes, table_name
 from rag.stores.reference import ReferenceStore, Sourced
 from rag.stores.schema import CodeRecord
 
@@ -114,8 +114,7 @@ def replacement_fact(store: ReferenceStore, code: str) -> Fact | None:
         deleted = f"CPT {code}, deleted on {format_date(deleted_on)}," if deleted_on else f"CPT {code}, deleted,"
         if not replacements:
             return Fact(f"{deleted} has no single replacement code.", code_citation(sourced), (code,))
-        named = " and ".join(replacements) if len(replacements) <= 2 else ", ".join(replacements)
-        return Fact(f"{deleted} was replaced by {named}.", code_citation(sourced), (code, *replacements))
+        return Fact(f"{deleted} was replaced by {spoken_codes(replacements)}.", code_citation(sourced), (code, *replacements))
     return None
 
 

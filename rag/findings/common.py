@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.answer import Citation, CitedFact
@@ -36,6 +37,11 @@ class CodeToCompare:
     description: str
     differs: str
     citation: Citation
+
+
+def spoken_codes(codes: Sequence[str]) -> str:
+    """Codes as a sentence names them: "22511 and 22514"; three or more as a list."""
+    return " and ".join(codes) if len(codes) <= 2 else ", ".join(codes)
 
 
 def format_date(value: int | None) -> str:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 
 from rag.answer import Citation
-from rag.findings.common import Fact
+from rag.findings.common import Fact, spoken_codes
 from rag.stores.reference import ReferenceStore
 from rag.stores.schema import DATASETS, Kind
 
@@ -37,7 +37,7 @@ def loaded(store: ReferenceStore, kind: Kind) -> bool:
 
 def missing_table_fact(kind: Kind, codes: Sequence[str]) -> Fact:
     table, answers, command = NEEDED_FOR[kind]
-    named = " and ".join(codes) if len(codes) <= 2 else ", ".join(codes)
+    named = spoken_codes(codes)
     spec = DATASETS[FIRST_DATASET[kind]]
     text = (f"{table[0].upper()}{table[1:]} is not loaded, so CasePilot cannot tell {answers.format(codes=named)}; "
             f"load it with: {command}.")
