@@ -163,18 +163,24 @@ class CodeSearch:
                 self._df, self._documents = df, max(1, sum(1 for _ in index))
             return self._descriptors
 
-    def typed_descriptor(self, question: str, code_sets: Sequence[str] | None = None) -> list[str]:
+    def typed_descriptor(self, question: str, code_sets: Sequence[str] | None = None) -> list[CodeHit]:
         """The codes whose descriptor the question ends with word for word ("what is the hcpcs code for <the
         descriptor>?"): the coder pasted it, so it names its code (active codes first)."""
-        index = self._descriptor_index()
         words = question.strip().rstrip("?!. ").split()
         for start in range(min(len(words), MAX_REQUEST_WORDS + 1)):
-            entries = index.get(normalize_descriptor(" ".join(words[start:])), [])
-            codes = [code for code, code_set, _ in sorted(entries, key=lambda e: (e[2], e[0]))
-                     if code_set_allowed(code_set, code_sets)]
-            if codes:
-                return codes
+            found = self._descriptor_hits(" ".join(words[start:]), code_sets)
+            if found:
+                return found
         return []
+
+    def _descriptor_hits(self, text: str, code_sets: Sequence[str] | None) -> list[CodeHit]:
+        """The codes whose descriptor is ``text`` word for word (active before terminated), as hits that lead."""
+        hits = []
+        for code, code_set, _terminated in sorted(self._descriptor_index().get(normalize_descriptor(text), []),
+                                                 key=lambda entry: (entry[2], entry[0])):
+            if code_set_allowed(code_set, code_sets) and (found := self._record_hit(code)):
+                hits.append(found[0].model_copy(update={"score": 1.0, "source": "descriptor"}))
+        return hits
 
     def idf(self, key: str) -> float:
         self._descriptor_index()
@@ -227,14 +233,8 @@ class CodeSearch:
         query = query.strip()
         if not query:
             return []
-        hits: dict[str, CodeHit] = {}
         # A descriptor pasted word for word names its code, even when it mentions another ("alternative to G0105").
-        for code, code_set, _terminated in sorted(self._descriptor_index().get(normalize_descriptor(query), []),
-                                                 key=lambda entry: (entry[2], entry[0])):
-            if code_set_allowed(code_set, code_sets):
-                found = self._record_hit(code)
-                if found:
-                    hits[code] = found[0].model_copy(update={"score": 1.0, "source": "descriptor"})
+        hits: dict[str, CodeHit] = {hit.code: hit for hit in self._descriptor_hits(query, code_sets)}
         for mention in recognize(query).codes:
             check = check_code(self.store, mention.code, mention.code_set)
             if check.status != "unknown" and check.code not in hits and code_set_allowed(check.code_set, code_sets):
@@ -246,9 +246,16 @@ class CodeSearch:
         for rank, (sourced, _) in enumerate(lexical):
             code = sourced.fact.code
             scores[code] = scores.get(code, 0.0) + 1 / (RRF_K + rank)
+        matched: dict[str, float] = {}  # each candidate's descriptor match: the certainty check and the rerank
+
+        def match(code: str, texts: Sequence[str]) -> float:
+            if code not in matched:
+                matched[code] = descriptor_match(query, texts, words)
+            return matched[code]
+
         # Words that are a code's descriptor or search term all but verbatim need no query embedding: the dense
         # half can only add candidates that match them less well (and it costs more than the rest of the search).
-        certain = any(descriptor_match(query, self.texts(s.fact.code), words) >= LEXICALLY_CERTAIN
+        certain = any(match(s.fact.code, self.texts(s.fact.code)) >= LEXICALLY_CERTAIN
                       for s, _ in lexical[:LEXICAL_CHECKED])
         if semantic and not certain and self.retriever is not None and len(query) > 3 and \
                 self._has_passages(code_sets):
@@ -265,7 +272,7 @@ class CodeSearch:
             if found is None:
                 continue
             records[code], texts = found
-            final[code] = scores[code] + MATCH_WEIGHT * (descriptor_match(query, texts, words)
+            final[code] = scores[code] + MATCH_WEIGHT * (match(code, texts)
                                                          + coverage(words or WORD.findall(query), texts, self.idf)) / 2
         ranked = sorted(final, key=lambda c: (-final[c], records[c].status != "valid", c))
         for code in ranked:

@@ -218,7 +218,7 @@ class WhichCode:
     def answer(self, question: str) -> WhichCodeResult:
         query = description_words(question)
         code_sets = wanted_code_sets(question) or (["ICD10CM"] if Z_CODE_PHRASE.search(question) else None)
-        typed = [code for code in self.search.typed_descriptor(question, code_sets) if self._billable(code)]
+        typed = [hit for hit in self.search.typed_descriptor(question, code_sets) if self._billable(hit.code)]
         # A drug name is answered with its HCPCS code unless another code set was asked for ("Z code for
         # long-term insulin use" is Z79.4, not the insulin J-code), or a descriptor was typed in full.
         drug = self.drug_facts(question) if (not code_sets or "HCPCS" in code_sets) and not typed else None
@@ -236,9 +236,7 @@ class WhichCode:
             return result
         hits = self._candidates(query, code_sets) if hits is None else hits
         if typed:
-            first = [s for s in self.store.lookup_code(typed[0]) if s.fact.code_set != "MODIFIER"]
-            hits = [CodeHit(code=typed[0], code_set=first[0].fact.code_set, description=describe(first[0].fact),
-                            score=1.0, source="descriptor"), *(h for h in hits if h.code != typed[0])]
+            hits = [typed[0], *(h for h in hits if h.code != typed[0].code)]
         best: list[Sourced[CodeRecord]] = []
         for hit in hits:
             found = [s for s in self.store.lookup_code(hit.code) if s.fact.code_set == hit.code_set]
@@ -250,7 +248,7 @@ class WhichCode:
             return result
         lead = best[0]
         result.match = descriptor_match(query, [describe(lead.fact)])
-        facts, named_codes = self._lead_facts(query, lead, typed=bool(typed) and lead.fact.code == typed[0])
+        facts, named_codes = self._lead_facts(query, lead, typed=bool(typed) and lead.fact.code == typed[0].code)
         result.facts += facts
         result.codes += named_codes
         floor = max(ALTERNATIVE_MATCH * result.match, ALTERNATIVE_FLOOR)
@@ -317,8 +315,9 @@ class WhichCode:
             children = [s for s in self.store.descendants(record.code, "ICD10CM") if s.fact.attributes.get("billable")]
             if children:
                 header = sourced
+                plain = _says_only(query, header.fact)
                 ranked = sorted(children, key=lambda s: -(descriptor_match(query, [describe(s.fact)])
-                                                          + _unspecified_preference(query, header.fact, s.fact)))
+                                                          + _unspecified_preference(plain, s.fact)))
                 sourced, children = ranked[0], [c for c in children if c is not ranked[0]]
                 record = sourced.fact
         asked = "the descriptor as typed" if typed else query  # not the pasted descriptor echoed without its signs
@@ -374,11 +373,15 @@ class WhichCode:
 UNSPECIFIED_PREFERENCE = 0.1
 
 
-def _unspecified_preference(query: str, header: CodeRecord, child: CodeRecord) -> float:
-    """Words that say no more than the header's title ("low back pain" at M54.5) are coded to its unspecified
-    child (M54.50), never to "Other ..." (M54.59 is for a documented kind the list does not name)."""
-    asked = set(re.findall(r"[a-z0-9]+", query.lower()))
-    if not asked <= set(re.findall(r"[a-z0-9]+", describe(header).lower())):
+def _says_only(query: str, header: CodeRecord) -> bool:
+    """The words say no more than the header's title ("low back pain" at M54.5)."""
+    return set(re.findall(r"[a-z0-9]+", query.lower())) <= set(re.findall(r"[a-z0-9]+", describe(header).lower()))
+
+
+def _unspecified_preference(plain: bool, child: CodeRecord) -> float:
+    """Words that say no more than the header's title (``plain``) are coded to its unspecified child (M54.50),
+    never to "Other ..." (M54.59 is for a documented kind the list does not name)."""
+    if not plain:
         return 0.0
     title = describe(child).lower()
     return UNSPECIFIED_PREFERENCE if "unspecified" in title else -UNSPECIFIED_PREFERENCE if title.startswith(
