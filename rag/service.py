@@ -139,16 +139,16 @@ class QueryService:
                 plan.append(PlanStep(tool="out_of_scope", why="a clinical or treatment question, not coding"))
                 return Evidence(understood, [], ExactResult(), {}, [], None, plan=plan)
             checks: dict[str, CodeCheck] = {}
-            read_at: dict[int, str] = {}  # where a code was read, and as what: one reading per written token
+            read_at: dict[int, CodeCheck] = {}  # the first reading of each written token
             for mention in recognized.codes:
-                if mention.alternative and checks.get(read_at.get(mention.start, ""), None) is not None and \
-                        checks[read_at[mention.start]].status != "unknown":
+                first = read_at.get(mention.start)
+                if mention.alternative and first is not None and first.status != "unknown":
                     continue  # "HCPCS code G0439" is G0439, not also ICD-10-CM G04.39
                 result = self.check(mention.code, mention.code_set, suggest=not mention.alternative)
                 if result.status == "unknown" and mention.alternative:
                     continue
                 checks[mention.code] = result
-                read_at.setdefault(mention.start, mention.code)
+                read_at.setdefault(mention.start, result)
             valid = [c for c, r in checks.items() if r.status != "unknown"]
             procedures = [c for c in understood.procedure_codes if c in valid]
             service_date = recognized.dates[0] if recognized.dates else None
@@ -163,8 +163,8 @@ class QueryService:
                 facts += self.which_code.dose_facts(question, procedures)
                 asked_units = [] if facts else recognized.units  # "60 mg" is a dose, not units asked about
                 # A code that cannot be checked (no HCPCS file) still needs the MUE table: say that it is missing too.
-                unchecked = [] if procedures or loaded(self.reference, "mue") else understood.procedure_codes
-                units = mue_facts(self.reference, procedures or unchecked, asked_units)
+                asked_about = procedures or ([] if loaded(self.reference, "mue") else understood.procedure_codes)
+                units = mue_facts(self.reference, asked_about, asked_units)
                 exact.mue, facts = units.mue, facts + units.facts
                 plan.append(PlanStep(tool="units", why=f"MUE tables for {', '.join(procedures)}"))
             if procedures and FEE_SCHEDULE_WORDS.search(question):
