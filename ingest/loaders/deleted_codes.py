@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from ingest.loaders.corpora import corpus_version
+from ingest.loaders.files import FirstLines, table_rows
 from ingest.records import IngestError, ParsedRelease, RowError
 from rag.stores.schema import CodeRecord
 
@@ -68,22 +69,12 @@ def deleted_record(row: dict[str, str], line: int, file: str) -> CodeRecord | Ro
 
 def _rows(path: Path) -> Iterator[CodeRecord | RowError]:
     file = str(path)
-    seen: dict[str, int] = {}
+    first = FirstLines(file)
     with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise IngestError(file, f"header lacks {', '.join(missing)} (expected {','.join(COLUMNS)})", 1)
-        for row in reader:
-            line = reader.line_num
-            if not any((value or "").strip() for value in row.values() if isinstance(value, str)):
-                continue
+        for line, row in table_rows(csv.DictReader(handle), file, COLUMNS, COLUMNS):
             item = deleted_record(row, line, file)
             if isinstance(item, CodeRecord):
-                if item.code in seen:
-                    item = RowError(file, line, f"{item.code} is listed twice (first on line {seen[item.code]})")
-                else:
-                    seen[item.code] = line
+                item = first.repeated(item.code, line) or item
             yield item
 
 

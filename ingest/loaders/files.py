@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, TextIO, TypeVar
 
-from ingest.records import IngestError
+from ingest.records import IngestError, RowError
 from ingest.workers import worker_pool
 
 YYYYMMDD = re.compile(r"^(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$")
@@ -67,6 +67,32 @@ def csv_rows(source: str | Iterable[str], delimiter: str = ",") -> Iterator[tupl
     for cells in reader:
         yield start, cells
         start = reader.line_num + 1
+
+
+def table_rows(reader: csv.DictReader, file: str, required: Sequence[str], expected: Sequence[str]
+               ) -> Iterator[tuple[int, dict]]:
+    """The data rows of a table the project writes (a CSV with a header), each with the line it starts on; blank
+    rows skipped. A header without the ``required`` columns is an IngestError naming the ``expected`` ones."""
+    missing = [c for c in required if c not in (reader.fieldnames or [])]
+    if missing:
+        raise IngestError(file, f"header lacks {', '.join(missing)} (expected {','.join(expected)})", 1)
+    for row in reader:
+        if any((value or "").strip() for value in row.values() if isinstance(value, str)):
+            yield reader.line_num, row
+
+
+class FirstLines:
+    """The line each code of such a table was first given on: a second row for the same code is malformed."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.lines: dict[str, int] = {}
+
+    def repeated(self, code: str, line: int) -> RowError | None:
+        if code in self.lines:
+            return RowError(self.file, line, f"{code} is listed twice (first on line {self.lines[code]})")
+        self.lines[code] = line
+        return None
 
 
 def _cell(value: object) -> str:

@@ -23,6 +23,7 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Iterator
 
+from ingest.loaders.files import FirstLines, table_rows
 from ingest.records import IngestError, ParsedRelease, RowError
 from rag.stores.schema import CodeRecord
 
@@ -91,16 +92,10 @@ def read_lay_terms(path: Path, cm) -> LayTerms:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise IngestError(file, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [c for c in LAY_TERM_COLUMNS[:2] if c not in (reader.fieldnames or [])]
-    if missing:
-        raise IngestError(file, f"header lacks {', '.join(missing)} (expected {','.join(LAY_TERM_COLUMNS)})", 1)
-    first_line: dict[str, int] = {}
-    for row in reader:
-        line = reader.line_num
+    first = FirstLines(file)
+    for line, row in table_rows(csv.DictReader(io.StringIO(text, newline="")), file, LAY_TERM_COLUMNS[:2],
+                                LAY_TERM_COLUMNS):
         values = [v for v in row.values() if isinstance(v, str)]
-        if not any(v.strip() for v in values):
-            continue
         if None in row:  # more fields than the header names: an unquoted comma
             table.errors.append(RowError(file, line, f"{len(values) + len(row[None])} fields, expected "
                                                      f"{len(LAY_TERM_COLUMNS)} (quote a value that has a comma)"))
@@ -124,10 +119,10 @@ def read_lay_terms(path: Path, cm) -> LayTerms:
         if not terms:
             table.errors.append(RowError(file, line, f"{code} has no lay terms"))
             continue
-        if code in first_line:
-            table.errors.append(RowError(file, line, f"{code} is listed twice (first on line {first_line[code]})"))
+        repeated = first.repeated(code, line)
+        if repeated:
+            table.errors.append(repeated)
             continue
-        first_line[code] = line
         table.terms[code] = terms
         note = " ".join((row.get("note") or "").split())
         if note:
