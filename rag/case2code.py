@@ -118,7 +118,7 @@ class CodeSearch:
         corrected = []
         for word in words:
             lower = word.lower()
-            if lower in known or len(lower) < 4 or lower.isdigit() or self.store.search_descriptors(f'"{lower}"', 1):
+            if lower in known or len(lower) < 4 or lower.isdigit() or self.store.descriptors_contain(lower):
                 corrected.append(lower)
                 continue
             match = process.extractOne(lower, vocab, scorer=fuzz.ratio, score_cutoff=80)
@@ -138,8 +138,26 @@ class CodeSearch:
         words = self.corrected_words(text) if words is None else words
         if not words:
             return []
-        match = " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
-        return self.store.search_descriptors(match, limit, code_sets)
+        unique = list(dict.fromkeys(words))
+        ranked = " OR ".join(f'"{w}"' for w in unique)
+        # BM25 ranks every title that has any of the words: "fracture", "right" or "unspecified" are in 20,000
+        # ICD-10-CM titles each (20-40 ms a query). Only titles with one of the informative words are ranked, by
+        # all the words; words that are all common must all be there. A word no title has (a search term's, or an
+        # uncorrected typo) gathers nothing and so gates nothing.
+        rare = [f'"{w}"' for w in unique if 0 < self.documents_with(w) <= GATE_DOCUMENTS]
+        if rare and len(rare) < len(unique):
+            return self.store.search_descriptors(f"({' OR '.join(rare)}) AND ({ranked})", limit, code_sets)
+        if not rare and len(unique) > 1:
+            found = self.store.search_descriptors(" AND ".join(f'"{w}"' for w in unique), limit, code_sets)
+            if found:
+                return found
+        return self.store.search_descriptors(ranked, limit, code_sets)
+
+    def documents_with(self, word: str) -> int:
+        """How many descriptors have the word (cut as ``word_keys`` cuts it), across all code sets."""
+        self._descriptor_index()
+        keys = word_keys(word)
+        return self._df.get(keys[0], 0) if keys else 0
 
     # ------------------------------------------------------------ descriptors, exactly
 
@@ -311,6 +329,7 @@ def coverage(words: Sequence[str], texts: Sequence[str], idf) -> float:
     return sum(v for k, v in weights.items() if k in present) / sum(weights.values())
 
 
+GATE_DOCUMENTS = 4000  # a word in more descriptors than this does not by itself make a title a candidate
 LEXICALLY_CERTAIN = 0.97
 LEXICAL_CHECKED = 5
 MAX_REQUEST_WORDS = 8  # "what is the hcpcs level ii code for": the words before a pasted descriptor

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from rag import case2code
 from rag.case2code import CodeSearch
 
 
@@ -43,6 +44,25 @@ def test_misspelt_words_are_corrected_against_the_index_vocabulary(search):
 def test_code_sets_filter(search):
     hits = search.search("injection", semantic=False, code_sets=["CPT"])
     assert hits and all(h.code_set == "CPT" for h in hits)
+
+
+@pytest.mark.store
+def test_common_words_rank_but_do_not_gather_candidates(tiny_store, monkeypatch):
+    """Only titles with an informative word are ranked (all the words rank them); a query of common words only
+    needs them all, and falls back to any of them when no title has them all."""
+    search = CodeSearch(tiny_store, retriever=None)
+    monkeypatch.setattr(case2code, "GATE_DOCUMENTS", search.documents_with("injection") - 1)
+    assert search.documents_with("ketorolac") <= case2code.GATE_DOCUMENTS < search.documents_with("injection")
+    assert search.search("ketorolac injection", semantic=False)[0].code == "J1885"
+    assert search.search("injection", semantic=False)
+    assert [hit.fact.code for hit, _ in search.lexical("injection zzzz", 5)] == \
+        [hit.fact.code for hit, _ in tiny_store.search_descriptors('"injection"', 5)]
+
+
+@pytest.mark.store
+def test_descriptors_contain_says_whether_any_title_has_the_word(tiny_store):
+    assert tiny_store.descriptors_contain("ketorolac") and tiny_store.descriptors_contain("injection")
+    assert not tiny_store.descriptors_contain("zzzzqqq")
 
 
 @pytest.mark.store
@@ -95,6 +115,8 @@ def test_closest_codes_are_nearest_first(search):
     ("annual wellness visit initial", "G0438"),
     ("kyphoplasty of one lumbar vertebra", "22514"),
     ("knee joint injection without ultrasound", "20610"),
+    ("acute kidney failure, unspecified", "N17.9"),
+    ("displaced fracture of base of neck of right femur, initial encounter for closed fracture", "S72.041A"),
 ])
 def test_real_search_ranks_the_right_code_first(rag_service, query, expected):
     assert rag_service.search_codes(query, limit=5)[0].code == expected
