@@ -20,6 +20,7 @@ from rag.abbreviations import expand
 from rag.answer import CodeHit
 from rag.codes import recognize
 from rag.findings.codes import check_code, describe
+from rag.lay_words import clinical_reading
 from rag.retrieve import HybridRetriever
 from rag.stores.reference import ReferenceStore
 from rag.stores.schema import DATASETS
@@ -184,11 +185,12 @@ class CodeSearch:
     def typed_descriptor(self, question: str, code_sets: Sequence[str] | None = None) -> list[CodeHit]:
         """The codes whose descriptor the question ends with word for word ("what is the hcpcs code for <the
         descriptor>?"): the coder pasted it, so it names its code (active codes first)."""
-        words = question.strip().rstrip("?!. ").split()
-        for start in range(min(len(words), MAX_REQUEST_WORDS + 1)):
-            found = self._descriptor_hits(" ".join(words[start:]), code_sets)
-            if found:
-                return found
+        for reading in dict.fromkeys((question, clinical_reading(question))):  # "shot of X" pastes "Injection, X"
+            words = reading.strip().rstrip("?!. ").split()
+            for start in range(min(len(words), MAX_REQUEST_WORDS + 1)):
+                found = self._descriptor_hits(" ".join(words[start:]), code_sets)
+                if found:
+                    return found
         return []
 
     def _descriptor_hits(self, text: str, code_sets: Sequence[str] | None) -> list[CodeHit]:
@@ -251,6 +253,9 @@ class CodeSearch:
         query = query.strip()
         if not query:
             return []
+        # Read as typed and in the code sets' words ("shin bone" is "tibia"): each reading gathers candidates, and
+        # a candidate is ranked by the reading it matches better. Only the words as typed can be a pasted descriptor.
+        readings = list(dict.fromkeys((query, clinical_reading(query))))
         # A descriptor pasted word for word names its code, even when it mentions another ("alternative to G0105").
         hits: dict[str, CodeHit] = {hit.code: hit for hit in self._descriptor_hits(query, code_sets)}
         for mention in recognize(query).codes:
@@ -259,24 +264,28 @@ class CodeSearch:
                 hits[check.code] = CodeHit(code=check.code, code_set=check.code_set, description=check.description,
                                            score=1.0, status=check.status, source="exact")
         scores: dict[str, float] = {}
-        words = self.corrected_words(query)
-        lexical = self.lexical(query, limit * 3, code_sets, words)
-        for rank, (sourced, _) in enumerate(lexical):
-            code = sourced.fact.code
-            scores[code] = scores.get(code, 0.0) + 1 / (RRF_K + rank)
+        words = {reading: self.corrected_words(reading) for reading in readings}
+        lexical = []
+        for reading in readings:  # a code both readings find is found once: its better rank counts
+            found = self.lexical(reading, limit * 3, code_sets, words[reading])
+            for rank, (sourced, _) in enumerate(found):
+                code = sourced.fact.code
+                scores[code] = max(scores.get(code, 0.0), 1 / (RRF_K + rank))
+            lexical += found[:LEXICAL_CHECKED]
         matched: dict[str, float] = {}  # each candidate's descriptor match: the certainty check and the rerank
 
         def match(code: str, texts: Sequence[str]) -> float:
             if code not in matched:
-                matched[code] = descriptor_match(query, texts, words)
+                matched[code] = reading_match(query, texts, words[query],
+                                              words[readings[-1]] if len(readings) > 1 else None)
             return matched[code]
 
         # Words that are a code's descriptor or search term all but verbatim need no query embedding: the dense
         # half can only add candidates that match them less well (and it costs more than the rest of the search).
-        certain = any(match(s.fact.code, self.texts(s.fact.code)) >= LEXICALLY_CERTAIN
-                      for s, _ in lexical[:LEXICAL_CHECKED])
+        certain = any(match(s.fact.code, self.texts(s.fact.code)) >= LEXICALLY_CERTAIN for s, _ in lexical)
         if semantic and not certain and self.retriever is not None and len(query) > 3 and \
                 self._has_passages(code_sets):
+            # One embedding, of the words as typed: the model knows lay words, and a reading can lose one ("pap").
             retrieved = self.retriever.retrieve(query, limit=limit * 2, kinds=["code"], mode="dense")
             for rank, hit in enumerate(retrieved.hits):
                 hit_code = hit.passage.codes[0] if hit.passage.codes else None
@@ -290,8 +299,8 @@ class CodeSearch:
             if found is None:
                 continue
             records[code], texts = found
-            final[code] = scores[code] + MATCH_WEIGHT * (match(code, texts)
-                                                         + coverage(words or WORD.findall(query), texts, self.idf)) / 2
+            covered = max(coverage(words[reading] or WORD.findall(reading), texts, self.idf) for reading in readings)
+            final[code] = scores[code] + MATCH_WEIGHT * (match(code, texts) + covered) / 2
         ranked = sorted(final, key=lambda c: (-final[c], records[c].status != "valid", c))
         for code in ranked:
             if code not in hits:
@@ -347,6 +356,20 @@ def normalize_descriptor(text: str) -> str:
     for sign, word in COMPARISONS:
         text = text.replace(sign, word)
     return " ".join(re.findall(r"[a-z0-9]+(?:\.[0-9]+)?", text))
+
+
+READING_WEIGHT = 0.97  # the words as typed are the evidence; the clinical reading is an interpretation of them
+
+
+def reading_match(query: str, texts: Sequence[str], words: Sequence[str] = (),
+                  reading_words: Sequence[str] | None = None) -> float:
+    """``descriptor_match`` of the words as typed, or of their clinical reading ("shin bone" as "tibia") a little
+    discounted: "pink eye", a search term of H10.9, is not outdone by "Other conjunctivitis"."""
+    typed = descriptor_match(query, texts, words)
+    reading = clinical_reading(query)
+    if reading == query:
+        return typed
+    return max(typed, READING_WEIGHT * descriptor_match(reading, texts, reading_words or ()))
 
 
 def descriptor_match(query: str, texts: Sequence[str], words: Sequence[str] = ()) -> float:

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 
 from rag.abbreviations import expand
 from rag.answer import CodeHit
-from rag.case2code import LEXICALLY_CERTAIN, CodeSearch, descriptor_match
+from rag.case2code import LEXICALLY_CERTAIN, CodeSearch, reading_match
 from rag.drugs import Dose, DoseError, DrugTable, code_lines_for_dose, load_drug_table, parse_doses, units_for
 from rag.findings.codes import CODE_SET_LABELS, code_citation, describe, to_compare
 from rag.findings.common import CodeToCompare, Fact
 from rag.findings.mue import mue_citation, mue_finding, mue_sentence
+from rag.lay_words import clinical_reading
 from rag.stores.reference import ReferenceStore, Sourced
 from rag.stores.schema import CodeRecord
 
@@ -50,7 +51,7 @@ class WhichCodeResult:
     codes: list[str] = field(default_factory=list)  # the codes the answer names, best first
     query: str = ""
     code_sets: list[str] | None = None
-    match: float = 0.0  # how well the lead code's descriptor matches the words (rag.case2code.descriptor_match)
+    match: float = 0.0  # how well the lead code's descriptor matches the words (rag.case2code.reading_match)
     typo: bool = False  # a drug name matched only with a typo tolerated
 
 
@@ -229,7 +230,7 @@ class WhichCode:
             # A drug name matched only as a typo ("chloroprocaine" read as chlorpromazine) gives way to a code
             # whose descriptor the words match closely: the coder typed the descriptor, not a misspelt brand.
             hits = self._candidates(query, code_sets)
-            if not (hits and descriptor_match(query, [hits[0].description]) >= CLOSE_DESCRIPTOR):
+            if not (hits and reading_match(query, [hits[0].description]) >= CLOSE_DESCRIPTOR):
                 return drug
         result = WhichCodeResult(query=query, code_sets=code_sets)
         if len(query) < 3:
@@ -247,7 +248,7 @@ class WhichCode:
         if not best:
             return result
         lead = best[0]
-        result.match = descriptor_match(query, [describe(lead.fact)])
+        result.match = reading_match(query, [describe(lead.fact)])
         facts, named_codes = self._lead_facts(query, lead, typed=bool(typed) and lead.fact.code == typed[0].code)
         result.facts += facts
         result.codes += named_codes
@@ -255,7 +256,7 @@ class WhichCode:
         alternatives = [s for s in best[1:] if s.fact.code not in result.codes and self._billable(s.fact.code)
                         and (code_sets or s.fact.code_set == lead.fact.code_set)
                         and not s.fact.code.startswith(lead.fact.code)
-                        and descriptor_match(query, [describe(s.fact)]) >= floor][:ALTERNATIVES]
+                        and reading_match(query, [describe(s.fact)]) >= floor][:ALTERNATIVES]
         result.compare = [to_compare(s, lead.fact) for s in alternatives]
         result.codes += [s.fact.code for s in alternatives]
         return result
@@ -274,7 +275,7 @@ class WhichCode:
         def usable(hits):
             # A quality-measure G-code answers only when asked for, or when the words are its own descriptor.
             return [h for h in hits if h.status == "valid" and (asked_quality or not QUALITY_MEASURE.match(h.code)
-                                                                or descriptor_match(query, [h.description])
+                                                                or reading_match(query, [h.description])
                                                                 >= OWN_DESCRIPTOR)]
 
         if code_sets:
@@ -285,7 +286,7 @@ class WhichCode:
             diagnosis = hits[0].code_set == "ICD10CM"
             agrees = (kind == "diagnosis") == diagnosis if kind else False
             # Matched against all its words, the tabular's other names included ("high blood pressure" at I10).
-            return descriptor_match(query, self.search.texts(hits[0].code) or [hits[0].description]) \
+            return reading_match(query, self.search.texts(hits[0].code) or [hits[0].description]) \
                 + KIND_AGREEMENT * agrees
 
         # The side the words lean to is searched first; when its best code matches them all but verbatim and
@@ -316,7 +317,7 @@ class WhichCode:
             if children:
                 header = sourced
                 plain = _says_only(query, header.fact)
-                ranked = sorted(children, key=lambda s: -(descriptor_match(query, [describe(s.fact)])
+                ranked = sorted(children, key=lambda s: -(reading_match(query, [describe(s.fact)])
                                                           + _unspecified_preference(plain, s.fact)))
                 sourced, children = ranked[0], [c for c in children if c is not ranked[0]]
                 record = sourced.fact
@@ -374,8 +375,10 @@ UNSPECIFIED_PREFERENCE = 0.1
 
 
 def _says_only(query: str, header: CodeRecord) -> bool:
-    """The words say no more than the header's title ("low back pain" at M54.5)."""
-    return set(re.findall(r"[a-z0-9]+", query.lower())) <= set(re.findall(r"[a-z0-9]+", describe(header).lower()))
+    """The words, as typed or in the code sets' words, say no more than the header's title ("low back pain" at
+    M54.5, "sudden kidney failure" at N17)."""
+    title = set(re.findall(r"[a-z0-9]+", describe(header).lower()))
+    return any(set(re.findall(r"[a-z0-9]+", words.lower())) <= title for words in (query, clinical_reading(query)))
 
 
 def _unspecified_preference(plain: bool, child: CodeRecord) -> float:
