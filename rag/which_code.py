@@ -85,6 +85,7 @@ QUALITY_MEASURE = re.compile(r"^G[89]\d{3}$")  # HCPCS quality-data codes: the a
 # unless Medicare's own G-codes are what the words ask for. S-codes are private payers' codes, Medicare does not
 # accept them: they give way from further back.
 LEVEL_II_WORDS = re.compile(r"\b(medicare|cms|g[- ]?codes?|hcpcs|level ii|s[- ]?codes?|private payers?)\b", re.I)
+MEDICARE = re.compile(r"\b(medicare|cms)\b", re.I)
 CPT_FIRST_MARGIN = {"S": 0.008}
 CPT_FIRST_DEFAULT_MARGIN = 0.004
 # "Injection administration" asks for the service; a J-code bills the drug given, so it answers only when the
@@ -289,7 +290,7 @@ class WhichCode:
             return reading_match(query, self.search.texts(hits[0].code) or [hits[0].description]) \
                 + KIND_AGREEMENT * agrees
 
-        # The side the words lean to is searched first; when its best code matches them all but verbatim and
+        # The side the words lean to is searched first; when its best code matches them closely and
         # agrees with that lean, the other side cannot do better and is not searched (it costs a query embedding).
         order = [["CPT", "HCPCS"], ["ICD10CM"]] if kind == "service" else [["ICD10CM"], ["CPT", "HCPCS"]]
         groups = []
@@ -405,15 +406,20 @@ def _note_text(items: list[str]) -> str:
 
 
 def cpt_first(query: str, hits: list[CodeHit]) -> list[CodeHit]:
-    """A HCPCS Level II code that leads only narrowly gives way to the CPT code behind it (see LEVEL_II_WORDS);
-    a drug supply J-code never answers a question about administering."""
+    """A HCPCS Level II code that leads only narrowly gives way to the CPT code behind it (see LEVEL_II_WORDS),
+    and the other way round when Medicare is named: a Medicare G-code replaces the CPT code on Medicare claims
+    (G0008, not 90471, for giving a flu shot). A drug supply J-code never answers a question about administering."""
     if ADMINISTRATION.search(query):
         hits = [h for h in hits if not DRUG_SUPPLY.match(h.code)]
-    if not hits or hits[0].code_set != "HCPCS" or hits[0].source in ("descriptor", "exact") or \
-            LEVEL_II_WORDS.search(query):
+    if not hits or hits[0].source in ("descriptor", "exact"):
         return hits
-    margin = CPT_FIRST_MARGIN.get(hits[0].code[:1], CPT_FIRST_DEFAULT_MARGIN)
+    if hits[0].code_set == "CPT" and MEDICARE.search(query):
+        wanted, margin = (lambda h: h.code_set == "HCPCS" and h.code.startswith("G")), CPT_FIRST_DEFAULT_MARGIN
+    elif hits[0].code_set == "HCPCS" and not LEVEL_II_WORDS.search(query):
+        wanted, margin = (lambda h: h.code_set == "CPT"), CPT_FIRST_MARGIN.get(hits[0].code[:1], CPT_FIRST_DEFAULT_MARGIN)
+    else:
+        return hits
     for hit in hits[1:4]:
-        if hit.code_set == "CPT" and hits[0].score - hit.score <= margin:
+        if wanted(hit) and hits[0].score - hit.score <= margin:
             return [hit, *(h for h in hits if h is not hit)]
     return hits

@@ -215,7 +215,9 @@ def test_a_dose_leads_with_the_strength_it_is_billed_in(rag_service):
     # "w/o ... w/o": the code without either (K80.21 is without cholecystitis *with* obstruction)
     ("calculus of gallbladder w/o cholecystitis w/o obstruction", "K80.20"),
     # words that say no more than a header's title take its unspecified child, not "Other low back pain"
-    ("low back pain dx code", "M54.50")])
+    ("low back pain dx code", "M54.50"),
+    # Medicare named: its G-code replaces the CPT code about as close to the words; not named, the CPT code
+    ("flu shot administration for medicare", "G0008"), ("flu shot administration", "90471")])
 def test_the_code_the_words_name_leads(rag_service, question, first_code):
     assert codes_in(rag_service.ask(question).sentences[0].text)[0] == first_code
 
