@@ -139,6 +139,17 @@ def description_words(question: str) -> str:
     return " ".join(ROUTING.sub(" ", expand(question)).split())
 
 
+def asked_phrase(question: str) -> str:
+    """The description as the question puts it, for the answer to repeat: from its first to its last word that is
+    not a routing word, so the words between keep their "of" ("dx code for pocket of pus of left armpit?" ->
+    "pocket of pus of left armpit", where code search gets "pocket pus left armpit")."""
+    text = expand(question)
+    routed = [found.span() for found in ROUTING.finditer(text)]
+    kept = [word for word in re.finditer(r"[\w'&/+-]+", text)
+            if not any(start <= word.start() and word.end() <= end for start, end in routed)]
+    return text[kept[0].start():kept[-1].end()] if kept else description_words(question)
+
+
 class WhichCode:
     def __init__(self, store: ReferenceStore, search: CodeSearch, drugs: DrugTable | None = None):
         self.store, self.search = store, search
@@ -250,7 +261,8 @@ class WhichCode:
             return result
         lead = best[0]
         result.match = reading_match(query, [describe(lead.fact)])
-        facts, named_codes = self._lead_facts(query, lead, typed=bool(typed) and lead.fact.code == typed[0].code)
+        facts, named_codes = self._lead_facts(query, lead, typed=bool(typed) and lead.fact.code == typed[0].code,
+                                              asked=asked_phrase(question))
         result.facts += facts
         result.codes += named_codes
         floor = max(ALTERNATIVE_MATCH * result.match, ALTERNATIVE_FLOOR)
@@ -305,7 +317,7 @@ class WhichCode:
         groups.sort(key=strength, reverse=True)
         return groups[0]
 
-    def _lead_facts(self, query: str, sourced: Sourced[CodeRecord], typed: bool = False
+    def _lead_facts(self, query: str, sourced: Sourced[CodeRecord], typed: bool = False, asked: str = ""
                     ) -> tuple[list[Fact], list[str]]:
         """The best code first; for an ICD-10-CM category or header, its best billable code, then the header named
         as not billable with its other billable codes."""
@@ -322,7 +334,7 @@ class WhichCode:
                                                           + _unspecified_preference(plain, s.fact)))
                 sourced, children = ranked[0], [c for c in children if c is not ranked[0]]
                 record = sourced.fact
-        asked = "the descriptor as typed" if typed else query  # not the pasted descriptor echoed without its signs
+        asked = "the descriptor as typed" if typed else asked or query  # a pasted descriptor is not echoed
         facts = [Fact(f"The {label} code for {asked} is {record.code}: {_clause(describe(record))}.",
                       code_citation(sourced), (record.code,))]
         named = [record.code]

@@ -14,7 +14,7 @@ from rag.codes import codes_in
 from rag.conversation import Turn, in_context
 from rag.intents import understand
 from rag.scope import out_of_scope
-from rag.which_code import description_words, wanted_code_sets
+from rag.which_code import asked_phrase, description_words, wanted_code_sets
 
 REPO = Path(__file__).resolve().parents[2]
 DELETED_TABLE = REPO / "corpora" / "cpt" / "deleted_codes.csv"
@@ -30,6 +30,18 @@ CURRENT = ("so it is a current code", "is a current code", "is valid", "is still
     "what do I bill for a walker"])
 def test_questions_asking_for_a_code_go_to_code_search(question):
     assert "which_code" in understand(question).intents
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("question", "phrase"), [
+    ("dx code for pocket of pus of left armpit?", "pocket of pus of left armpit"),
+    ("icd 10 code for sudden kidney failure", "sudden kidney failure"),
+    ("low back pain dx code", "low back pain"),
+    ("code for pt s/p fx lt wrist", "patient status post fracture left wrist"),
+])
+def test_the_answer_repeats_the_description_as_asked(question, phrase):
+    """Code search gets the words without "of" ("pocket pus left armpit"); the answer repeats them as asked."""
+    assert asked_phrase(question) == phrase
 
 
 @pytest.mark.unit
