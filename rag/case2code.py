@@ -54,6 +54,7 @@ class CodeSearch:
         self._lock = threading.Lock()
         self._vocabulary: list[str] | None = None
         self._known: frozenset[str] = frozenset()  # the vocabulary as a set, built with it
+        self._by_length: dict[int, list[str]] = {}  # and by length, for a typo compared with the stems
         self._codes: dict[str, list[str]] | None = None
         self._descriptors: dict[str, list[tuple[str, str, bool]]] | None = None
         self._df: Counter[str] = Counter()
@@ -73,7 +74,8 @@ class CodeSearch:
     def _carry(self, other: "CodeSearch") -> None:
         with other._lock:
             if other._tables("codes") == self._tables("codes"):
-                self._vocabulary, self._known, self._descriptors = other._vocabulary, other._known, other._descriptors
+                self._vocabulary, self._known, self._by_length = other._vocabulary, other._known, other._by_length
+                self._descriptors = other._descriptors
                 self._df, self._documents = other._df, other._documents
             if other._tables() == self._tables():
                 self._codes = other._codes
@@ -90,6 +92,8 @@ class CodeSearch:
             if self._vocabulary is None:
                 self._vocabulary = sorted(self.store.vocabulary())
                 self._known = frozenset(self._vocabulary)
+                for term in self._vocabulary:
+                    self._by_length.setdefault(len(term), []).append(term)
             return self._vocabulary
 
     def _codes_by_shape(self) -> dict[str, list[str]]:
@@ -124,9 +128,20 @@ class CodeSearch:
             if lower in known or len(lower) < 4 or lower.isdigit() or self.store.descriptors_contain(lower):
                 corrected.append(lower)
                 continue
-            match = process.extractOne(lower, vocab, scorer=fuzz.ratio, score_cutoff=80)
+            match = process.extractOne(lower, vocab, scorer=fuzz.ratio, score_cutoff=80) or self._stem_match(lower)
             corrected.append(match[0] if match else lower)
         return corrected
+
+    def _stem_match(self, word: str) -> tuple[str, float, int] | None:
+        """The index stems its terms ("fatigue" is "fatigu"), so a typo of a whole word ("fatique") is compared
+        with the stems as long as its first letters; the closest wins."""
+        best = None
+        for length in range(max(STEM_MIN, len(word) - 3), len(word)):
+            found = process.extractOne(word[:length], self._by_length.get(length, []), scorer=fuzz.ratio,
+                                       score_cutoff=80)
+            if found and (best is None or found[1] > best[1]):
+                best = found
+        return best
 
     def corrected_words(self, text: str) -> list[str]:
         corrected = self._corrections.get(text)
@@ -340,11 +355,12 @@ def coverage(words: Sequence[str], texts: Sequence[str], idf) -> float:
     return sum(v for k, v in weights.items() if k in present) / sum(weights.values())
 
 
+STEM_MIN = 5  # shorter cut-offs of a typo match too many stems by chance
 GATE_DOCUMENTS = 4000  # a word in more descriptors than this does not by itself make a title a candidate
 LEXICALLY_CERTAIN = 0.9  # measured: from 0.97 to 0.9 the generated and coder sets lose nothing, a third fewer embeddings
 LEXICAL_CHECKED = 5
 MAX_REQUEST_WORDS = 8  # "what is the hcpcs level ii code for": the words before a pasted descriptor
-MATCH_WEIGHT = 0.03  # a perfect descriptor match is worth about two top ranks of the fused lists
+MATCH_WEIGHT = 0.06  # a perfect descriptor match outweighs a few ranks of the fused lists (0.03 let short titles that merely contain the words lead)
 NEGATION = re.compile(r"\b(?:without|w/o|no|not)\s+(\w+)", re.I)
 
 
@@ -374,6 +390,16 @@ def reading_match(query: str, texts: Sequence[str], words: Sequence[str] = (),
     return max(typed, READING_WEIGHT * descriptor_match(reading, texts, reading_words or ()))
 
 
+def _said_plainly(word: str, leads: str) -> bool:
+    """Whether the descriptors also name ``word`` without negating it ("first without contrast and then repeated
+    after intravenous contrast" is a study both ways)."""
+    for found in re.finditer(rf"\b{re.escape(word)}\b", leads):
+        before = leads[max(0, found.start() - 60):found.start()]
+        if not re.search(r"\b(?:without|no|not|non)\s+(?:(?!with\b)\w+\s+){0,3}$", before):
+            return True
+    return False
+
+
 def descriptor_match(query: str, texts: Sequence[str], words: Sequence[str] = ()) -> float:
     """How well a candidate's descriptors match the query, 0..1: word overlap both ways (token sort and token
     set ratios, on the query as typed and as spell-corrected), then a step up or down when the query says
@@ -393,7 +419,8 @@ def descriptor_match(query: str, texts: Sequence[str], words: Sequence[str] = ()
         # the words between may not say "with" ("without cholecystitis with obstruction" has the obstruction), and a
         # descriptor with the word both ways ("first without contrast and then with contrast") earns nothing
         says_without = re.search(rf"\b(?:without|no|not)\s+(?:(?!with\b)\w+\s+){{0,3}}{re.escape(word)}", leads)
-        both_ways = re.search(rf"\bwith\s+(?:(?!without\b)\w+\s+){{0,2}}{re.escape(word)}", leads)
+        both_ways = re.search(rf"\bwith\s+(?:(?!without\b)\w+\s+){{0,2}}{re.escape(word)}", leads) or \
+            (says_without and _said_plainly(word, leads))
         if says_without and not both_ways:
             best += 0.25
         elif re.search(rf"\bwith\s+(?:\w+\s+){{0,2}}{re.escape(word)}", leads):
