@@ -88,10 +88,16 @@ LEVEL_II_WORDS = re.compile(r"\b(medicare|cms|g[- ]?codes?|hcpcs|level ii|s[- ]?
 MEDICARE = re.compile(r"\b(medicare|cms)\b", re.I)
 CPT_FIRST_MARGIN = {"S": 0.008}
 CPT_FIRST_DEFAULT_MARGIN = 0.004
-# "Injection administration" asks for the service; a J-code bills the drug given, so it answers only when the
-# words name the drug (then the drug table answers first).
+# "Injection administration" asks for the service; a J-code (or a Q- or S-code "Injection, <drug>") bills the drug
+# given, so it answers only when the words name the drug (then the drug table answers first).
 ADMINISTRATION = re.compile(r"\badmin(?:istration|istered|ister)?\b", re.I)
 DRUG_SUPPLY = re.compile(r"^J\d{4}$")
+
+
+def is_drug_supply(hit: CodeHit) -> bool:
+    """A J-code, or a Level II code billing an injected drug ("Injection, interferon beta-1a" is Q3027)."""
+    return bool(DRUG_SUPPLY.match(hit.code)) or (hit.code_set == "HCPCS"
+                                                 and hit.description.lower().startswith("injection,"))
 
 
 # Words that say a phrase names a service (a procedure, test, drug or supply) or a condition. With no code set
@@ -147,7 +153,20 @@ def asked_phrase(question: str) -> str:
     routed = [found.span() for found in ROUTING.finditer(text)]
     kept = [word for word in re.finditer(r"[\w'&/+-]+", text)
             if not any(start <= word.start() and word.end() <= end for start, end in routed)]
-    return text[kept[0].start():kept[-1].end()] if kept else description_words(question)
+    if not kept:
+        return description_words(question)
+    end = kept[-1].end()
+    while end < len(text) and text[end] in ")]\"'":  # "tympanostomy (ear tubes)?" keeps its bracket
+        end += 1
+    phrase = text[kept[0].start():end]
+    if len(phrase.split()) > ECHOED_WORDS or re.search(r"[.;:!?]", phrase):
+        return PASTED  # a pasted descriptor is not repeated: its full stops would break the sentence
+    balanced = phrase.count("(") == phrase.count(")") and phrase.count("[") == phrase.count("]")
+    return phrase if balanced else description_words(question)
+
+
+ECHOED_WORDS = 14
+PASTED = "the description as typed"
 
 
 class WhichCode:
@@ -422,7 +441,7 @@ def cpt_first(query: str, hits: list[CodeHit]) -> list[CodeHit]:
     and the other way round when Medicare is named: a Medicare G-code replaces the CPT code on Medicare claims
     (G0008, not 90471, for giving a flu shot). A drug supply J-code never answers a question about administering."""
     if ADMINISTRATION.search(query):
-        hits = [h for h in hits if not DRUG_SUPPLY.match(h.code)]
+        hits = [h for h in hits if not is_drug_supply(h)]
     if not hits or hits[0].source in ("descriptor", "exact"):
         return hits
     if hits[0].code_set == "CPT" and MEDICARE.search(query):

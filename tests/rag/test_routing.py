@@ -38,6 +38,10 @@ def test_questions_asking_for_a_code_go_to_code_search(question):
     ("icd 10 code for sudden kidney failure", "sudden kidney failure"),
     ("low back pain dx code", "low back pain"),
     ("code for pt s/p fx lt wrist", "patient status post fracture left wrist"),
+    ("What is the code for tympanostomy (ear tubes)?", "tympanostomy (ear tubes)"),
+    ("code for (ear tubes", "ear tubes"),
+    ("hcpcs code for Comprehensive (60 mins) home care plan oversight. for use only in a demonstration project",
+     "the description as typed"),
 ])
 def test_the_answer_repeats_the_description_as_asked(question, phrase):
     """Code search gets the words without "of" ("pocket pus left armpit"); the answer repeats them as asked."""
@@ -229,7 +233,13 @@ def test_a_dose_leads_with_the_strength_it_is_billed_in(rag_service):
     # words that say no more than a header's title take its unspecified child, not "Other low back pain"
     ("low back pain dx code", "M54.50"),
     # Medicare named: its G-code replaces the CPT code about as close to the words; not named, the CPT code
-    ("flu shot administration for medicare", "G0008"), ("flu shot administration", "90471")])
+    ("flu shot administration for medicare", "G0008"), ("flu shot administration", "90471"),
+    # "without contrast" is not a study first without and then after contrast (70553), however it is worded
+    ("mri brain w/o contrast", "70551"),
+    # giving an injection is the service: neither a J-code nor a Q-code "Injection, <drug>" answers it
+    ("IM injection admin", "96372"),
+    # a typo of a whole word is compared with the index's stems ("fatique" with "fatigu")
+    ("fatique", "R53.83")])
 def test_the_code_the_words_name_leads(rag_service, question, first_code):
     assert codes_in(rag_service.ask(question).sentences[0].text)[0] == first_code
 
@@ -330,6 +340,19 @@ def test_a_negating_prefix_in_a_descriptor_is_weighed_against_the_plain_word():
     # "without contrast" is what "non-contrast" says: no penalty then
     assert descriptor_match("ct head without contrast", ["non-contrast head CT"]) >= \
         descriptor_match("ct head without contrast", ["head CT"])
+
+
+@pytest.mark.unit
+def test_without_a_word_does_not_match_a_study_both_without_and_with_it():
+    from rag.case2code import descriptor_match
+
+    query = "mri brain without contrast"
+    without = "MRI of the brain performed without contrast."
+    both = "MRI of the brain performed first without contrast and then repeated after intravenous contrast."
+    once = "MRI of the brain performed first without contrast and then repeated after."
+    assert descriptor_match(query, [without]) > descriptor_match(query, [both])
+    # the second, plain mention of contrast takes away the step up that "without contrast" alone earns
+    assert descriptor_match(query, [once]) - descriptor_match(query, [both]) > 0.2
 
 
 @pytest.mark.store
