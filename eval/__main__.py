@@ -57,23 +57,28 @@ def cmd_run(args) -> int:
 
     from eval.generate import generate
     from eval.report import write_report
+    from eval.generate import ASK_SETS
     from eval.runner import DESCRIPTION_SETS, GENERATED_SETS, Runner, read_items, resolve_sets, summarize
 
     started = time.perf_counter()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     names = [s.strip() for s in args.sets.split(",")]
-    if "all" in names or set(names) & set(GENERATED_SETS):
+    on_request = set(names) & set(ASK_SETS)  # the /v1/ask sets are generated only when named
+    if "all" in names or set(names) & set(GENERATED_SETS) or on_request:
         shared = shared_data_dir(args.shared)
-        wanted = set(GENERATED_SETS) if "all" in names else set(names) & set(GENERATED_SETS)
+        wanted = (set(GENERATED_SETS) if "all" in names else set(names) & set(GENERATED_SETS)) | on_request
         generate(out / "generated", shared, args.sample, args.seed, only=wanted)
-    paths = resolve_sets(args.sets, out / "generated")
     sets = {}
-    for name, path in paths.items():
-        items = read_items(path)
-        if args.limit and len(items) > args.limit:
-            items = random.Random(f"{args.seed}:{name}").sample(items, args.limit)
-        sets[name] = items
+    try:
+        for name, path in resolve_sets(args.sets, out / "generated").items():
+            items = read_items(path)
+            if args.limit and len(items) > args.limit:
+                items = random.Random(f"{args.seed}:{name}").sample(items, args.limit)
+            sets[name] = items
+    except ValueError as error:  # a set that does not exist or does not read: said, not a traceback
+        print(f"python -m eval run: {error}", file=sys.stderr)
+        return 2
     tmp: list = []
     data_dir = _data_dir(args, tmp)
     casepilot = open_casepilot(data_dir, mode=args.mode)

@@ -24,6 +24,7 @@ from eval import metrics as M
 from eval.baselines import score_baselines
 from eval.coder import history_turns
 from eval.data import CORPORA, SETS_DIR
+from eval.generate import ASK_SETS
 
 log = logging.getLogger("eval")
 
@@ -62,7 +63,8 @@ def read_items(path: Path) -> list[dict]:
 
 
 def resolve_sets(spec: str, generated_dir: Path | None) -> dict[str, Path]:
-    """'core', 'core,extended', 'all' (every committed set plus every generated one found)."""
+    """'core', 'core,extended', 'all' (every committed set plus every generated one found); the /v1/ask sets
+    (ASK_SETS) only by name."""
     names = [s.strip() for s in spec.split(",") if s.strip()]
     if "all" in names:
         names = committed_sets() + list(GENERATED_SETS)
@@ -74,10 +76,11 @@ def resolve_sets(spec: str, generated_dir: Path | None) -> dict[str, Path]:
             paths[name] = committed
         elif generated is not None and generated.exists():
             paths[name] = generated
-        elif name in GENERATED_SETS:
+        elif name in GENERATED_SETS or name in ASK_SETS:
             log.warning("generated set %s not found (no ../shared/data, or not generated)", name)
         else:
-            raise ValueError(f"unknown question set {name!r}; committed sets: {', '.join(committed_sets())}")
+            raise ValueError(f"unknown question set {name!r}; committed sets: {', '.join(committed_sets())}; "
+                             f"generated: {', '.join((*GENERATED_SETS, *ASK_SETS))}")
     return paths
 
 

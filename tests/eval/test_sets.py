@@ -64,3 +64,16 @@ def test_supporting_passages_exist_in_the_corpora():
                 assert rest.split(":")[1] in modifiers, identifier
             else:
                 assert source in {"hcpcs", "icd10cm", "ptp_practitioner", "mue_practitioner"}, identifier
+
+
+def test_a_generated_ask_set_is_run_by_name_and_an_unknown_set_is_refused(tmp_path, capsys):
+    """The /v1/ask description sets are generated on request; a set name that is nowhere is said, exit 2."""
+    from eval.__main__ import main
+    from eval.runner import resolve_sets
+
+    (tmp_path / "icd10cm_lay.jsonl").write_text("", encoding="utf-8")
+    assert resolve_sets("core,icd10cm_lay", tmp_path) == {"core": SETS / "core.jsonl",
+                                                          "icd10cm_lay": tmp_path / "icd10cm_lay.jsonl"}
+    assert main(["run", "--sets", "no_such_set", "--out", str(tmp_path / "out"), "--data-dir", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert "unknown question set 'no_such_set'" in error and "icd10cm_lay" in error and "Traceback" not in error
