@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 
 from rag.answer import Intent
 from rag.codes import Recognized, recognize
@@ -63,8 +64,11 @@ class Understood:
         return [m.code for m in self.recognized.codes if m.code_set in ("CPT", "HCPCS") and not m.alternative]
 
 
-def understand(question: str) -> Understood:
+def understand(question: str, words: Collection[str] = ()) -> Understood:
+    """The question's codes and intents; ``words`` are code-shaped tokens known to be words ("B12" in "B12 shot")."""
     recognized = recognize(question)
+    if words:
+        recognized = replace(recognized, codes=[m for m in recognized.codes if m.code not in words])
     if out_of_scope(question):
         return Understood(question, recognized, ["out_of_scope"])
     procedures = [m for m in recognized.codes if m.code_set in ("CPT", "HCPCS") and not m.alternative]

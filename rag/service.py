@@ -24,7 +24,7 @@ from rag.findings.missing import hcpcs_not_loaded, loaded, missing_table_fact
 from rag.findings_mpfs import addon_answer_facts, mpfs_facts
 from rag.findings.modifiers import em_modifier_rule, modifier_answer_facts
 from rag.guard import Guarded, guard_codes
-from rag.intents import UNIT_WORDS, Understood, understand
+from rag.intents import UNIT_WORDS, Understood, residual_words, understand
 from rag.scope import no_source_text, refusal_text
 from rag.providers.llm import Generator
 from rag.retrieve import HybridRetriever
@@ -133,7 +133,8 @@ class QueryService:
         timings = timings or Timings()
         plan: list[PlanStep] = []
         with timings.measure("exact_ms"):
-            understood = understand(" ".join([question, *codes]) if codes else question)
+            text = " ".join([question, *codes]) if codes else question
+            understood = understand(text)
             recognized = understood.recognized
             if understood.intents == ["out_of_scope"]:
                 plan.append(PlanStep(tool="out_of_scope", why="a clinical or treatment question, not coding"))
@@ -149,6 +150,16 @@ class QueryService:
                     continue
                 checks[mention.code] = result
                 read_at.setdefault(mention.start, result)
+            # A code-shaped token that is no code but a word of the code sets' titles ("B12 shot": vitamin B12 is
+            # in D51.0's title), among other words, is read as that word: the question is about a vitamin B12 shot.
+            # Asked about alone ("what is B12?") it stays a code, and the answer says it is not one.
+            words = {code for code, check in checks.items() if check.status == "unknown" and "." not in code
+                     and self.reference.descriptors_contain(code.lower())} \
+                if residual_words(text, recognized) else set()
+            if words:
+                understood = understand(text, words)
+                recognized = understood.recognized
+                checks = {code: check for code, check in checks.items() if code not in words}
             valid = [c for c, r in checks.items() if r.status != "unknown"]
             procedures = [c for c in understood.procedure_codes if c in valid]
             service_date = recognized.dates[0] if recognized.dates else None

@@ -239,7 +239,9 @@ def test_a_dose_leads_with_the_strength_it_is_billed_in(rag_service):
     # giving an injection is the service: neither a J-code nor a Q-code "Injection, <drug>" answers it
     ("IM injection admin", "96372"),
     # a typo of a whole word is compared with the index's stems ("fatique" with "fatigu")
-    ("fatique", "R53.83")])
+    ("fatique", "R53.83"),
+    # "B12" among other words is vitamin B12 (a word of the ICD-10-CM titles), not a code that does not exist
+    ("B12 shot 1000 mcg", "J3420")])
 def test_the_code_the_words_name_leads(rag_service, question, first_code):
     assert codes_in(rag_service.ask(question).sentences[0].text)[0] == first_code
 
@@ -438,3 +440,10 @@ def test_a_rule_about_a_named_code_is_answered_by_the_section_about_it(rag_servi
     assert "Medicare does not pay 99417" in answer.answer
     # a plain lookup still answers with the code's description
     assert rag_service.ask("What is CPT 22514?").sentences[0].text.startswith("CPT 22514 (")
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+def test_a_code_shaped_word_asked_about_alone_is_still_said_not_to_be_a_code(rag_service):
+    answer = rag_service.ask("what is B12?")
+    assert answer.abstained and answer.answer.startswith("Code B12 was not found")
