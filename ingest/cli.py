@@ -153,6 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("hcpcs")
     p.add_argument("file", type=Path)
     p.add_argument("--version")
+    terms = p.add_mutually_exclusive_group()
+    terms.add_argument("--lay-terms", type=Path, metavar="CSV",
+                       help="the table of everyday names merged into the codes' search terms (default "
+                            "corpora/hcpcs/lay_terms.csv, or CASEPILOT_HCPCS_LAY_TERMS); a row for a code the file "
+                            "lacks is a malformed row")
+    terms.add_argument("--no-lay-terms", action="store_true",
+                       help="CMS's descriptors only (an excerpt or test file that lacks the table's codes)")
     p = sub.add_parser("cpt-descriptors")
     p.add_argument("file", type=Path)
     p.add_argument("--version", required=True)
@@ -214,7 +221,7 @@ def dispatch(args: argparse.Namespace, run: Run) -> None:
         run.reference(ncci.load_ptp_derived_json(sorted(args.folder.glob("ptp-*.json.gz")), args.version))
         run.reference(ncci.load_mue_derived_json(args.folder / "mue.json.gz", args.version))
     elif args.command == "hcpcs":
-        ingest_hcpcs(run, args.file, args.version)
+        ingest_hcpcs(run, args.file, args.version, False if args.no_lay_terms else args.lay_terms or True)
     elif args.command == "cpt-descriptors":
         from ingest.loaders.cpt_licensed import load_cpt_descriptors
 

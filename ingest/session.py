@@ -7,6 +7,7 @@ module; none of them goes through the command line's argument handling to do it.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -45,6 +46,8 @@ console = Console(stderr=True, width=None if sys.stderr.isatty() else 140, emoji
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPORA = REPO_ROOT / "corpora"
 DEFAULT_SHARED = REPO_ROOT.parent / "shared" / "data"
+DEFAULT_HCPCS_LAY_TERMS = DEFAULT_CORPORA / "hcpcs" / "lay_terms.csv"  # ingest.loaders.hcpcs.DEFAULT_LAY_TERMS
+HCPCS_LAY_TERMS_ENV = "CASEPILOT_HCPCS_LAY_TERMS"  # another lay-term table for HCPCS loads; empty for none
 
 
 class Run:
@@ -187,7 +190,8 @@ def ingest_corpora(run: Run, corpora: Path, hcpcs: Path | None = None, icd10cm: 
     passages = [p for path in guideline_files for p in document_passages(load_markdown(path), "guidelines", version)]
     run.passages("guidelines", version, passages)
     if hcpcs:
-        ingest_hcpcs(run, hcpcs, None)
+        table = corpora / "hcpcs" / "lay_terms.csv"  # the project's everyday names for Level II codes
+        ingest_hcpcs(run, hcpcs, None, table if table.is_file() else False)
     if icd10cm:
         from ingest.loaders.icd10cm import LAY_TERMS_FILE, load_icd10cm
 
@@ -229,11 +233,23 @@ def _records_of(parsed: ParsedRelease) -> list:
     return [item for item in items if not isinstance(item, RowError)]
 
 
-def ingest_hcpcs(run: Run, path: Path, version: str | None) -> None:
+def hcpcs_lay_terms() -> Path | None:
+    """The lay-term table HCPCS loads merge in unless told otherwise: $CASEPILOT_HCPCS_LAY_TERMS (empty: none, for
+    CMS excerpts and test files that lack the table's codes), else the repository's where a copy of the code has it."""
+    value = os.environ.get(HCPCS_LAY_TERMS_ENV)
+    if value is not None:
+        return Path(value) if value.strip() else None
+    return DEFAULT_HCPCS_LAY_TERMS if DEFAULT_HCPCS_LAY_TERMS.is_file() else None
+
+
+def ingest_hcpcs(run: Run, path: Path, version: str | None, lay_terms: Path | bool = True) -> None:
+    """The HCPCS file at ``path`` with a lay-term table merged in: ``lay_terms`` names it, True takes
+    ``hcpcs_lay_terms()``, False none (CMS's descriptors only)."""
     from ingest.loaders.hcpcs import load_hcpcs
     from ingest.passages import code_passages
 
-    parsed = load_hcpcs(path, version)
+    table = lay_terms if isinstance(lay_terms, Path) else hcpcs_lay_terms() if lay_terms else None
+    parsed = load_hcpcs(path, version, lay_terms=table)
     records = _records_of(parsed)
     run.dataset(parsed, "hcpcs", code_passages(records, "hcpcs", parsed.version, DATASETS["hcpcs"].official_url,
                                                parsed.source_file))

@@ -34,12 +34,12 @@ def load_staged(run: Run, staged: Staged, reference_only: bool = False) -> str:
         for path in files:
             run.reference(load_mue(path, version, source.dataset))
     elif source.kind == "hcpcs":
-        from ingest.session import ingest_hcpcs
+        from ingest.session import hcpcs_lay_terms, ingest_hcpcs
         from ingest.loaders.hcpcs import load_hcpcs
 
         for path in files:  # the release label comes from CMS's file name ("october-2026-..." -> 2026-10)
             if reference_only:
-                run.reference(load_hcpcs(path))
+                run.reference(load_hcpcs(path, lay_terms=hcpcs_lay_terms()))
             else:
                 ingest_hcpcs(run, path, None)
     elif source.kind == "mpfs":

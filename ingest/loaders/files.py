@@ -1,5 +1,6 @@
 """Loader plumbing, one place for every loader: opening files (plain, or inside a zip of several parts),
-decoding text, reading CSV and XLSX rows with one row-numbering rule, and YYYYMMDD dates.
+decoding text, reading CSV and XLSX rows with one row-numbering rule, YYYYMMDD dates, and the project's lay-term
+tables (corpora/<dataset>/lay_terms.csv) that add everyday words to a code set's codes.
 
 Row numbers: a row is cited by the line (CSV, TXT) or sheet row (XLSX) it starts on, counting from 1; a quoted
 CSV cell that spans lines keeps the number of the line where its record starts.
@@ -17,6 +18,7 @@ import re
 import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TextIO, TypeVar
 
@@ -93,6 +95,86 @@ class FirstLines:
             return RowError(self.file, line, f"{code} is listed twice (first on line {self.lines[code]})")
         self.lines[code] = line
         return None
+
+
+# ------------------------------------------------------------------ lay-term tables
+
+LAY_TERMS_FILE = "lay_terms.csv"
+LAY_TERM_COLUMNS = ("code", "lay_terms", "note")
+
+
+@dataclass
+class LayTerms:
+    """A lay-term table as read: terms, notes and the line of each code, and the rows that could not be used."""
+
+    path: str = ""
+    sha256: str = ""
+    terms: dict[str, list[str]] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict)  # the line each code's (accepted) row is on
+    errors: list[RowError] = field(default_factory=list)
+
+
+def unique_terms(terms: Iterable[str]) -> list[str]:
+    """The terms in order, blanks and repeats (ignoring case and spacing) dropped: the first spelling stays."""
+    seen: set[str] = set()
+    kept = []
+    for term in terms:
+        term = " ".join(term.split())
+        key = term.casefold()
+        if term and key not in seen:
+            seen.add(key)
+            kept.append(term)
+    return kept
+
+
+def read_lay_terms(path: Path, problem: Callable[[str], str | None]) -> LayTerms:
+    """The lay-term table at ``path`` (columns ``code,lay_terms,note``, terms separated by ``|``).
+
+    ``problem(code)`` says why the code set does not take a row's code (None when it does): that row, a row with
+    too many fields, no code or no terms, and a second row for a code become RowErrors naming the file and line
+    (the load goes on without them, or fails in strict mode). A missing file or header is an IngestError."""
+    path = Path(path)
+    file = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise IngestError(file, f"cannot read the lay-term table ({error.strerror or error})") from None
+    table = LayTerms(file, hashlib.sha256(data).hexdigest())
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise IngestError(file, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
+    first = FirstLines(file)
+    for line, row in table_rows(csv.DictReader(io.StringIO(text, newline="")), file, LAY_TERM_COLUMNS[:2],
+                                LAY_TERM_COLUMNS):
+        values = [v for v in row.values() if isinstance(v, str)]
+        if None in row:  # more fields than the header names: an unquoted comma
+            table.errors.append(RowError(file, line, f"{len(values) + len(row[None])} fields, expected "
+                                                     f"{len(LAY_TERM_COLUMNS)} (quote a value that has a comma)"))
+            continue
+        code = (row.get("code") or "").strip()
+        if not code:
+            table.errors.append(RowError(file, line, "no code"))
+            continue
+        message = problem(code)
+        if message:
+            table.errors.append(RowError(file, line, message))
+            continue
+        terms = unique_terms((row.get("lay_terms") or "").split("|"))
+        if not terms:
+            table.errors.append(RowError(file, line, f"{code} has no lay terms"))
+            continue
+        repeated = first.repeated(code, line)
+        if repeated:
+            table.errors.append(repeated)
+            continue
+        table.terms[code] = terms
+        table.lines[code] = line
+        note = " ".join((row.get("note") or "").split())
+        if note:
+            table.notes[code] = note
+    return table
 
 
 def _cell(value: object) -> str:

@@ -10,10 +10,17 @@ CMS spreadsheet of the same release. RECID 3 starts a procedure code, 4 continue
 7 starts a modifier (code in columns 4-5), 8 continues a modifier's long description.
 
 One CodeRecord per code: code_set "HCPCS" for procedure codes, "MODIFIER" for the two-character modifiers.
+
+Code search reads ``lay_terms``: the project's table of the everyday names coders use for Level II codes
+(corpora/hcpcs/lay_terms.csv: "welcome to medicare visit" at G0402, "rolling walker" at E0143), which CMS's
+descriptors lack. A table row that is malformed, repeats a code, or names a code the file does not hold (or holds
+with a termination date) is a malformed row of the release (file:line). The table's sha256 is part of the release
+checksum, so editing it reloads HCPCS on the next ingest.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import zipfile
@@ -22,19 +29,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.loaders.files import (
+    LAY_TERMS_FILE,
+    LayTerms,
     csv_rows,
     decode_text,
     is_yyyymmdd,
     sha256_of,
     split_lines,
+    unique_terms,
     xlsx_rows,
 )
+from ingest.loaders.files import read_lay_terms as read_lay_term_table
 from ingest.records import IngestError, ParsedRelease, RowError
 from rag.stores.schema import CodeRecord
 
 DATASET = "hcpcs"
 ORIGIN = "CMS HCPCS Level II"
 HEADER_SEARCH_LINES = 50  # disclaimers come first; data must start within this many lines
+RECIPE = "lay-terms-1"  # with a lay-term table, the recipe and the table's digest join the file's in the checksum
+DEFAULT_LAY_TERMS = Path(__file__).resolve().parents[2] / "corpora" / DATASET / LAY_TERMS_FILE
 
 # (column name as in the CMS spreadsheet/CSV header, first column, last column), 1-based inclusive.
 # Repeated fields (OCCURS in the layout) are numbered as the spreadsheet numbers them.
@@ -331,8 +344,55 @@ def assemble(items: Iterable[_Raw | RowError]) -> Iterator[CodeRecord | RowError
         yield _record(pending)
 
 
-def load_hcpcs(path: Path, version: str | None = None) -> ParsedRelease:
-    """Read a CMS HCPCS Level II file (zip, fixed-width TXT, ANWEB CSV or XLSX) into a release of codes.
+# ------------------------------------------------------------------ the project's lay terms
+
+def _lay_term_problem(code: str) -> str | None:
+    if not PROCEDURE.match(code):
+        return f"{code!r} is not a HCPCS Level II procedure code (a capital letter and four digits)"
+    return None
+
+
+def read_lay_terms(path: Path) -> LayTerms:
+    """The HCPCS lay-term table at ``path``: each row names a Level II procedure code once, with at least one term.
+    Whether the release holds the code is checked as its records go by (``with_lay_terms``)."""
+    return read_lay_term_table(path, _lay_term_problem)
+
+
+def _iso(date: int) -> str:
+    text = str(date)
+    return f"{text[:4]}-{text[4:6]}-{text[6:]}"
+
+
+def with_lay_terms(items: Iterable[CodeRecord | RowError], table: LayTerms, file: str
+                   ) -> Iterator[CodeRecord | RowError]:
+    """The release's items with the table's terms merged into each named code's ``lay_terms`` (after any it has,
+    repeats dropped). The table's malformed rows come first; a row for a code that ``file`` ends (TERM DT) comes
+    before that code, and rows for codes ``file`` does not hold come last."""
+    yield from table.errors
+    found: set[str] = set()
+    for item in items:
+        if isinstance(item, CodeRecord) and item.code_set == "HCPCS" and item.code in table.terms:
+            code = item.code
+            found.add(code)
+            if item.termination_date is not None:
+                yield RowError(table.path, table.lines[code], f"{code} is terminated ({_iso(item.termination_date)}) "
+                                                              f"in {file}: name the code that replaced it")
+            else:
+                item.attributes["lay_terms"] = unique_terms([*item.attributes.get("lay_terms", []),
+                                                             *table.terms[code]])
+                if code in table.notes:
+                    item.attributes["lay_terms_note"] = table.notes[code]
+        yield item
+    for code, line in table.lines.items():
+        if code not in found:
+            yield RowError(table.path, line, f"{code} is not a procedure code of {file}")
+
+
+# ------------------------------------------------------------------ loading
+
+def load_hcpcs(path: Path, version: str | None = None, lay_terms: Path | None = DEFAULT_LAY_TERMS) -> ParsedRelease:
+    """Read a CMS HCPCS Level II file (zip, fixed-width TXT, ANWEB CSV or XLSX) into a release of codes, with the
+    lay-term table ``lay_terms`` merged in (the repository's by default; None for CMS's descriptors only).
 
     The version is the argument, else inferred from the file name ("HCPC2020..." -> "2020",
     "HCPC2026_OCT..." -> "2026-10"); an IngestError if neither gives one.
@@ -346,12 +406,21 @@ def load_hcpcs(path: Path, version: str | None = None) -> ParsedRelease:
         if version is None:
             raise IngestError(path, "cannot infer the HCPCS release from the file name; pass version= "
                                     "(e.g. '2026' or '2026-10')")
+    table = read_lay_terms(lay_terms) if lay_terms is not None else None
 
     def items():
         if first is not None:
             yield from assemble(_chain(first, records))
 
-    return ParsedRelease(DATASET, version, str(path), items(), sha256_of(path))
+    digest = sha256_of(path)
+    if table is None:
+        return ParsedRelease(DATASET, version, str(path), items(), digest)
+    # The recipe and the table's digest join the file's: editing the table reloads the release instead of reading
+    # as "unchanged".
+    return ParsedRelease(DATASET, version, str(path), with_lay_terms(items(), table, file),
+                         hashlib.sha256(f"{digest}+{RECIPE}+{table.sha256}".encode()).hexdigest(),
+                         notes=[f"lay terms of {len(table.terms)} codes from {table.path} "
+                                f"(sha256 {table.sha256[:12]})"])
 
 
 def _chain(first, rest):

@@ -14,26 +14,24 @@ A table row that names no billable code, or no terms, is a malformed row of the 
 
 from __future__ import annotations
 
-import csv
+import functools
 import hashlib
-import io
 import warnings
-from dataclasses import dataclass, field
 from importlib import metadata, resources
 from pathlib import Path
 from typing import Iterator
 
-from ingest.loaders.files import FirstLines, table_rows
-from ingest.records import IngestError, ParsedRelease, RowError
+from ingest.loaders.files import LAY_TERM_COLUMNS as LAY_TERM_COLUMNS  # re-exported: the table's columns
+from ingest.loaders.files import LAY_TERMS_FILE, LayTerms, unique_terms
+from ingest.loaders.files import read_lay_terms as read_lay_term_table
+from ingest.records import ParsedRelease, RowError
 from rag.stores.schema import CodeRecord
 
 DATASET = "icd10cm"
 DEFAULT_VERSION = "FY2026"  # simple_icd_10_cm 1.5.x ships the April 1, 2026 update of FY2026
 PACKAGE = "simple_icd_10_cm"
 RECIPE = "synonyms-2+lay-terms"  # the recipe and the lay-term table's digest are both in the release checksum
-LAY_TERMS_FILE = "lay_terms.csv"
 DEFAULT_LAY_TERMS = Path(__file__).resolve().parents[2] / "corpora" / DATASET / LAY_TERMS_FILE
-LAY_TERM_COLUMNS = ("code", "lay_terms", "note")
 
 _NOTE_LISTS = (("includes", "get_includes"), ("inclusion_terms", "get_inclusion_term"),
                ("excludes1", "get_excludes1"), ("excludes2", "get_excludes2"))
@@ -53,81 +51,23 @@ def _package_data() -> tuple[str, str]:
     return files[0].name, hashlib.sha256(files[0].read_bytes()).hexdigest()
 
 
-@dataclass
-class LayTerms:
-    """The project's lay-term table as read: terms and notes by code, and the rows that could not be used."""
-
-    path: str = ""
-    sha256: str = ""
-    terms: dict[str, list[str]] = field(default_factory=dict)
-    notes: dict[str, str] = field(default_factory=dict)
-    errors: list[RowError] = field(default_factory=list)
-
-
-def _unique(terms) -> list[str]:
-    """The terms in order, blanks and repeats (ignoring case and spacing) dropped: the first spelling stays."""
-    seen: set[str] = set()
-    kept = []
-    for term in terms:
-        term = " ".join(term.split())
-        key = term.casefold()
-        if term and key not in seen:
-            seen.add(key)
-            kept.append(term)
-    return kept
+def _lay_term_problem(cm, code: str) -> str | None:
+    """Why the tree ``cm`` does not take a lay-term row's code (None when it does): the code must be a billable
+    ICD-10-CM code written with its dot."""
+    if not cm.is_valid_item(code):
+        return f"{code!r} is not an ICD-10-CM code"
+    if "." not in code and len(code) > 3:
+        return f"{code!r}: write the code with its dot ({cm.add_dot(code)})"
+    if not cm.is_leaf(code):
+        return f"{code} ({cm.get_description(code)}) is not billable: name one of its codes"
+    return None
 
 
 def read_lay_terms(path: Path, cm) -> LayTerms:
     """The lay-term table at ``path``, each row checked against the tree ``cm``: the code must be a billable
     ICD-10-CM code written with its dot, once, with at least one term. A missing file or header is an IngestError;
     a bad row is a RowError naming the file and line (the load goes on without it, or fails in strict mode)."""
-    path = Path(path)
-    file = str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise IngestError(file, f"cannot read the lay-term table ({error.strerror or error})") from None
-    table = LayTerms(file, hashlib.sha256(data).hexdigest())
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise IngestError(file, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
-    first = FirstLines(file)
-    for line, row in table_rows(csv.DictReader(io.StringIO(text, newline="")), file, LAY_TERM_COLUMNS[:2],
-                                LAY_TERM_COLUMNS):
-        values = [v for v in row.values() if isinstance(v, str)]
-        if None in row:  # more fields than the header names: an unquoted comma
-            table.errors.append(RowError(file, line, f"{len(values) + len(row[None])} fields, expected "
-                                                     f"{len(LAY_TERM_COLUMNS)} (quote a value that has a comma)"))
-            continue
-        code = (row.get("code") or "").strip()
-        if not code:
-            table.errors.append(RowError(file, line, "no code"))
-            continue
-        if not cm.is_valid_item(code):
-            table.errors.append(RowError(file, line, f"{code!r} is not an ICD-10-CM code"))
-            continue
-        if "." not in code and len(code) > 3:
-            table.errors.append(RowError(file, line, f"{code!r}: write the code with its dot "
-                                                     f"({cm.add_dot(code)})"))
-            continue
-        if not cm.is_leaf(code):
-            table.errors.append(RowError(file, line, f"{code} ({cm.get_description(code)}) is not billable: "
-                                                     "name one of its codes"))
-            continue
-        terms = _unique((row.get("lay_terms") or "").split("|"))
-        if not terms:
-            table.errors.append(RowError(file, line, f"{code} has no lay terms"))
-            continue
-        repeated = first.repeated(code, line)
-        if repeated:
-            table.errors.append(repeated)
-            continue
-        table.terms[code] = terms
-        note = " ".join((row.get("note") or "").split())
-        if note:
-            table.notes[code] = note
-    return table
+    return read_lay_term_table(path, functools.partial(_lay_term_problem, cm))
 
 
 def iter_icd10cm(cm, lay_terms: LayTerms | None = None) -> Iterator[CodeRecord | RowError]:
@@ -180,7 +120,7 @@ def iter_icd10cm(cm, lay_terms: LayTerms | None = None) -> Iterator[CodeRecord |
         synonyms = [*attributes.get("inclusion_terms", []), *attributes.get("includes", [])]
         extra = lay_terms.terms.get(code)
         if extra:  # the project's table adds the everyday words (M54.2 "Cervicalgia": "neck pain")
-            synonyms = _unique([*synonyms, *extra])
+            synonyms = unique_terms([*synonyms, *extra])
             if code in lay_terms.notes:
                 attributes["lay_terms_note"] = lay_terms.notes[code]
         if synonyms:

@@ -49,7 +49,7 @@ def said(result: subprocess.CompletedProcess) -> str:
 
 
 def test_malformed_hcpcs_rows_are_counted_in_the_summary_and_the_catalog(tmp_path):
-    result = ingest(tmp_path, "--max-rejected-share", "0.1", "hcpcs", str(FIVE_BAD_HCPCS))
+    result = ingest(tmp_path, "--max-rejected-share", "0.1", "hcpcs", "--no-lay-terms", str(FIVE_BAD_HCPCS))
     assert result.returncode == 0, result.stderr
     row = summary(result)[("reference", "hcpcs")]
     assert (row["version"], row["rows"], row["malformed"]) == ("2099-04", "95", "5")
@@ -61,7 +61,7 @@ def test_malformed_hcpcs_rows_are_counted_in_the_summary_and_the_catalog(tmp_pat
 
 
 def test_strict_fails_on_the_first_malformed_row_and_activates_nothing(tmp_path):
-    result = ingest(tmp_path, "--strict", "hcpcs", str(FIVE_BAD_HCPCS))
+    result = ingest(tmp_path, "--strict", "hcpcs", "--no-lay-terms", str(FIVE_BAD_HCPCS))
     assert result.returncode == 2
     assert "five_bad_rows.csv:97" in result.stderr and "strict" in result.stderr
     assert "Traceback" not in result.stderr
@@ -169,7 +169,7 @@ store.close()
 
 def test_reference_rows_and_passages_activate_together_or_not_at_all(tmp_path):
     data = tmp_path / "data"
-    first = ingest(data, "--max-rejected-share", "0.1", "hcpcs", str(FIVE_BAD_HCPCS))
+    first = ingest(data, "--max-rejected-share", "0.1", "hcpcs", "--no-lay-terms", str(FIVE_BAD_HCPCS))
     assert first.returncode == 0, first.stderr
     catalog = Catalog(data)
     before = (catalog.active("reference")["hcpcs"], catalog.active("passages")["hcpcs"])
@@ -178,7 +178,8 @@ def test_reference_rows_and_passages_activate_together_or_not_at_all(tmp_path):
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
         assert holder.stdout.readline().strip() == "holding"
-        busy = ingest(data, "--max-rejected-share", "0.1", "hcpcs", str(FIVE_BAD_HCPCS), "--version", "2099-07")
+        busy = ingest(data, "--max-rejected-share", "0.1", "hcpcs", "--no-lay-terms", str(FIVE_BAD_HCPCS),
+                      "--version", "2099-07")
     finally:
         holder.communicate("", timeout=60)
     assert busy.returncode == 2 and "open in another process" in said(busy)
@@ -188,7 +189,8 @@ def test_reference_rows_and_passages_activate_together_or_not_at_all(tmp_path):
     assert not (data / "reference" / "hcpcs" / "2099-07.sqlite").exists()
     assert not list((data / "reference").rglob("*.partial"))
     # Once the shard is free, the same load activates both.
-    again = ingest(data, "--max-rejected-share", "0.1", "hcpcs", str(FIVE_BAD_HCPCS), "--version", "2099-07")
+    again = ingest(data, "--max-rejected-share", "0.1", "hcpcs", "--no-lay-terms", str(FIVE_BAD_HCPCS),
+                   "--version", "2099-07")
     assert again.returncode == 0, again.stderr
     assert {catalog.active(section)["hcpcs"].version for section in ("reference", "passages")} == {"2099-07"}
     assert "removed 95" in summary(again)[("passages", "hcpcs")]["result"]  # the 2099-04 points

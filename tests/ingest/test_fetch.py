@@ -16,6 +16,7 @@ import pytest
 
 from ingest.cli import main
 from ingest.fetch.manifest import MANIFEST
+from ingest.session import HCPCS_LAY_TERMS_ENV
 from rag.stores.catalog import Catalog
 from rag.stores.reference import ReferenceStore
 
@@ -31,6 +32,13 @@ RVU_PAGE = "/medicare/payment/fee-schedules/physician/pfs-relative-value-files"
 MCD_PAGE = "/medicare-coverage-database/downloads/downloads.aspx"
 NOT_MCD = ["ptp_practitioner", "ptp_hospital", "mue_practitioner", "mue_hospital", "mue_dme", "hcpcs", "addon",
            "mpfs"]
+
+
+@pytest.fixture(autouse=True)
+def _no_hcpcs_lay_terms(monkeypatch):
+    """The HCPCS file served here is CMS's format excerpt (35 modifiers): it lacks every code of the project's
+    lay-term table, whose rows would each be a malformed row of the release."""
+    monkeypatch.setenv(HCPCS_LAY_TERMS_ENV, "")
 
 
 def _zip(members: dict[str, bytes]) -> bytes:

@@ -142,7 +142,7 @@ def test_2020_release_written_to_a_store_answers_j1885(tmp_path, shared_data):
 @pytest.mark.unit
 @pytest.mark.shared_data
 def test_2026_excerpt_csv_with_leading_spaces_in_the_code(shared_data):
-    parsed = load_hcpcs(shared_data / EXCERPT_2026)
+    parsed = load_hcpcs(shared_data / EXCERPT_2026, lay_terms=None)  # modifiers only: no lay-term codes
     records, errors = split(parsed)
     assert parsed.version == "2026-10"
     assert errors == []
@@ -157,7 +157,7 @@ def test_2026_excerpt_csv_with_leading_spaces_in_the_code(shared_data):
 @pytest.mark.unit
 @pytest.mark.shared_data
 def test_2019_zip_txt_after_tab_filled_disclaimers(shared_data):
-    parsed = load_hcpcs(shared_data / ZIP_2019)
+    parsed = load_hcpcs(shared_data / ZIP_2019, lay_terms=None)  # lacks codes new in 2020
     records, errors = split(parsed)
     assert parsed.version == "2019"
     assert errors == []
@@ -171,8 +171,8 @@ def test_2019_zip_txt_after_tab_filled_disclaimers(shared_data):
 def test_xlsx_with_the_anweb_header_reads_like_the_txt(shared_data, tmp_path):
     with zipfile.ZipFile(shared_data / ZIP_2019) as archive:
         archive.extract("HCPC2019_CONTR_ANWEB.xlsx", tmp_path)  # into tmp only: never into the repository
-    from_xlsx, errors = split(load_hcpcs(tmp_path / "HCPC2019_CONTR_ANWEB.xlsx"))
-    from_txt, _ = split(load_hcpcs(shared_data / ZIP_2019))
+    from_xlsx, errors = split(load_hcpcs(tmp_path / "HCPC2019_CONTR_ANWEB.xlsx", lay_terms=None))
+    from_txt, _ = split(load_hcpcs(shared_data / ZIP_2019, lay_terms=None))
     assert errors == []
     assert from_xlsx.keys() == from_txt.keys()
     j1885 = from_xlsx[("HCPCS", "J1885")]
@@ -203,7 +203,7 @@ def test_other_cms_files_are_rejected_naming_the_file(shared_data):
 @pytest.mark.unit
 def test_malformed_csv_rows_become_row_errors_with_their_lines():
     path = FIXTURES / "HCPC2099_JAN_ANWEB_malformed.csv"
-    parsed = load_hcpcs(path)
+    parsed = load_hcpcs(path, lay_terms=None)  # invented codes: the lay-term table names none of them
     assert parsed.version == "2099-01"
     records, errors = split(parsed)
     assert sorted(records) == [("HCPCS", "A9901"), ("MODIFIER", "ZQ")]
@@ -228,7 +228,7 @@ def test_malformed_csv_rows_become_row_errors_with_their_lines():
 @pytest.mark.unit
 def test_malformed_fixed_width_records_become_row_errors_with_their_lines():
     path = FIXTURES / "HCPC2099_ANWEB_fixed_width_malformed.txt"
-    records, errors = split(load_hcpcs(path))
+    records, errors = split(load_hcpcs(path, lay_terms=None))
     assert sorted(records) == [("HCPCS", "A9901"), ("MODIFIER", "ZQ")]
     assert records[("HCPCS", "A9901")].long_description.endswith("long description that continues on a RECID 4 line")
     assert records[("HCPCS", "A9901")].row == 3
