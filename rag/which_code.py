@@ -266,7 +266,7 @@ class WhichCode:
         result = WhichCodeResult(query=query, code_sets=code_sets)
         if len(query) < 3:
             return result
-        hits = self._candidates(query, code_sets) if hits is None else hits
+        hits = unspecified_twin_first(query, self._candidates(query, code_sets) if hits is None else hits)
         if typed:
             hits = [typed[0], *(h for h in hits if h.code != typed[0].code)]
         best: list[Sourced[CodeRecord]] = []
@@ -394,7 +394,8 @@ class WhichCode:
         for level in chain:
             seventh = level.fact.attributes.get("seventh_characters")
             if seventh:
-                values = "; ".join(f"{k} {v}" for k, v in list(seventh.items())[:4]) if isinstance(seventh, dict) \
+                values = "; ".join(f"{k} {' '.join(str(v).split())}" for k, v in list(seventh.items())[:4]) \
+                    if isinstance(seventh, dict) \
                     else str(seventh)[:200]
                 facts.append(Fact(f"{level.fact.code} codes need a 7th character ({values}); use the placeholder X "
                                   f"where the code has fewer than six characters.",
@@ -434,6 +435,24 @@ def _note_text(items: list[str]) -> str:
             return f"{text}; and {len(items) - shown} more in the tabular"
         text = joined
     return text
+
+
+def unspecified_twin_first(query: str, hits: list[CodeHit]) -> list[CodeHit]:
+    """"Other fracture of right femur" is for a documented kind the list does not name: words that name no kind
+    ("broken right thigh bone") take its twin "Unspecified fracture of right femur" when it is close behind."""
+    if not hits or hits[0].code_set != "ICD10CM" or re.search(r"\bother\b", query, re.I):
+        return hits
+    lead = hits[0].description
+    if not lead.lower().startswith("other "):
+        return hits
+    twin = "unspecified " + lead[len("other "):].lower()
+    for hit in hits[1:TWIN_DEPTH]:
+        if hit.code_set == "ICD10CM" and hit.description.lower() == twin:
+            return [hit, *(h for h in hits if h is not hit)]
+    return hits
+
+
+TWIN_DEPTH = 5
 
 
 def cpt_first(query: str, hits: list[CodeHit]) -> list[CodeHit]:

@@ -241,7 +241,10 @@ def test_a_dose_leads_with_the_strength_it_is_billed_in(rag_service):
     # a typo of a whole word is compared with the index's stems ("fatique" with "fatigu")
     ("fatique", "R53.83"),
     # "B12" among other words is vitamin B12 (a word of the ICD-10-CM titles), not a code that does not exist
-    ("B12 shot 1000 mcg", "J3420")])
+    ("B12 shot 1000 mcg", "J3420"),
+    # words that name no kind take "Unspecified fracture ..." over its twin "Other fracture ..."
+    ("fracture of right femur, initial encounter", "S72.91XA"),
+    ("other fracture of right femur, initial encounter", "S72.8X1A")])
 def test_the_code_the_words_name_leads(rag_service, question, first_code):
     assert codes_in(rag_service.ask(question).sentences[0].text)[0] == first_code
 
