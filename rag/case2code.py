@@ -255,7 +255,7 @@ class CodeSearch:
         # asked as "intramuscular injection").
         terms = [t for s in found for term in s.fact.attributes.get("lay_terms", []) for t in (term, expand(term))]
         texts = [t for s in found for t in (s.fact.long_description, s.fact.short_description,
-                                             s.fact.lay_description) if t]
+                                             own_sentences(s.fact.lay_description, code)) if t]
         texts = list(dict.fromkeys([*texts, *terms]))
         terminated = any(s.fact.termination_date for s in found)
         return CodeHit(code=code, code_set=record.code_set, description=describe(record)[:200], score=0.0,
@@ -339,6 +339,19 @@ def code_set_allowed(code_set: str, code_sets: Sequence[str] | None) -> bool:
     return code_sets is None or code_set in code_sets or "/" in code_set  # "CPT/HCPCS": listed in NCCI only
 
 
+def own_sentences(text: str, code: str) -> str:
+    """A plain-language description without its sentences about other codes: 77066's "routine asymptomatic
+    screening is 77067" describes 77067, and would otherwise make 77066 the answer to "screening mammogram"."""
+    if not text:
+        return text
+    sentences = re.split(r"(?<=[.;])\s+", text)
+    kept = [s for s in sentences if not any(found != code for found in CODE_TOKEN.findall(s))]
+    return " ".join(kept) or sentences[0]
+
+
+CODE_TOKEN = re.compile(r"\b(?:\d{4}[0-9A-Z]|[A-V]\d{4})\b")  # a CPT or HCPCS code named in a sentence
+
+
 def word_keys(text: str) -> list[str]:
     """Words cut to six characters: a cheap stem that puts "vertebra" and "vertebral" together."""
     return [w[:6] for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 1 and w not in FTS_STOP]
@@ -361,6 +374,7 @@ LEXICALLY_CERTAIN = 0.9  # measured: from 0.97 to 0.9 the generated and coder se
 LEXICAL_CHECKED = 5
 MAX_REQUEST_WORDS = 8  # "what is the hcpcs level ii code for": the words before a pasted descriptor
 MATCH_WEIGHT = 0.06  # a perfect descriptor match outweighs a few ranks of the fused lists (0.03 let short titles that merely contain the words lead)
+PART_ONLY_PENALTY = 0.05  # ranks the whole service first among close matches; a clearly better part still wins
 NEGATION = re.compile(r"\b(?:without|w/o|no|not)\s+(\w+)", re.I)
 
 
@@ -427,6 +441,10 @@ def descriptor_match(query: str, texts: Sequence[str], words: Sequence[str] = ()
             best -= 0.25
     # "non-emergency" is not "emergency": a word the query asks for plainly, negated by the descriptor's "non".
     plain = normalize_descriptor(query)
+    # A service named plainly is the whole service: "ECG with interpretation and report" is the global 93000, not
+    # 93010's "interpretation and report only"; a part alone is asked for by saying so.
+    if "only" not in plain.split() and re.search(r"\bonly\b", leads):
+        best -= PART_ONLY_PENALTY
     negated = {w.lower() for w in NEGATION.findall(query)}  # "without contrast" is what "non-contrast" says
     for word in set(plain.split()) - {"non"} - negated:
         if len(word) > 3 and f"non {word}" in leads and f"non {word}" not in plain:

@@ -155,6 +155,10 @@ def asked_phrase(question: str) -> str:
             if not any(start <= word.start() and word.end() <= end for start, end in routed)]
     if not kept:
         return description_words(question)
+    if len(kept) > 1 and CONNECTIVE.fullmatch(kept[-1].group()):
+        # "with interpretation and report": "report" is a routing word elsewhere, here the phrase's last word
+        following = re.compile(r"\s+[\w'&/+-]+").match(text, kept[-1].end())
+        kept[-1] = following if following else kept[-2]
     end = kept[-1].end()
     while end < len(text) and text[end] in ")]\"'":  # "tympanostomy (ear tubes)?" keeps its bracket
         end += 1
@@ -165,6 +169,7 @@ def asked_phrase(question: str) -> str:
     return phrase if balanced else description_words(question)
 
 
+CONNECTIVE = re.compile(r"and|or|with|without|w/|w/o|&|plus|in|on|at|by|from|into|per", re.I)
 ECHOED_WORDS = 14
 PASTED = "the description as typed"
 

@@ -105,6 +105,25 @@ def test_closest_codes_are_nearest_first(search):
     assert "20610" not in suggestions
 
 
+@pytest.mark.unit
+def test_sentences_about_other_codes_do_not_describe_a_code():
+    text = ("Diagnostic mammography of both breasts, used for symptoms. One breast is 77065; routine asymptomatic "
+            "screening is 77067. It is 77066 itself.")
+    assert case2code.own_sentences(text, "77066") == \
+        "Diagnostic mammography of both breasts, used for symptoms. It is 77066 itself."
+    assert case2code.own_sentences("Use 10061 when complicated.", "10060") == "Use 10061 when complicated."  # nothing else
+
+
+@pytest.mark.unit
+def test_a_part_only_service_ranks_below_the_whole_when_the_words_do_not_say_only(monkeypatch):
+    part = ["Interpretation and written report only of a routine ECG"]
+    penalised = case2code.descriptor_match("ECG with interpretation and report", part)
+    asked_for_part = case2code.descriptor_match("ECG interpretation and report only", part)
+    monkeypatch.setattr(case2code, "PART_ONLY_PENALTY", 0.0)
+    assert penalised == pytest.approx(case2code.descriptor_match("ECG with interpretation and report", part) - 0.05)
+    assert asked_for_part == case2code.descriptor_match("ECG interpretation and report only", part)  # said: no step
+
+
 # ---------------------------------------------------------------- real data
 
 @pytest.mark.store
@@ -117,6 +136,8 @@ def test_closest_codes_are_nearest_first(search):
     ("knee joint injection without ultrasound", "20610"),
     ("acute kidney failure, unspecified", "N17.9"),
     ("displaced fracture of base of neck of right femur, initial encounter for closed fracture", "S72.041A"),
+    ("incision and drainage abscess simple", "10060"),  # 10061's "a single simple abscess is coded 10060"
+    ("screening mammogram bilateral", "77067"),  # 77066's "routine asymptomatic screening is 77067"
 ])
 def test_real_search_ranks_the_right_code_first(rag_service, query, expected):
     assert rag_service.search_codes(query, limit=5)[0].code == expected

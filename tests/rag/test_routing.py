@@ -40,6 +40,8 @@ def test_questions_asking_for_a_code_go_to_code_search(question):
     ("code for pt s/p fx lt wrist", "patient status post fracture left wrist"),
     ("What is the code for tympanostomy (ear tubes)?", "tympanostomy (ear tubes)"),
     ("code for (ear tubes", "ear tubes"),
+    ("ECG with interpretation and report", "electrocardiogram with interpretation and report"),
+    ("cpt for chest x-ray and?", "chest x-ray"),
     ("hcpcs code for Comprehensive (60 mins) home care plan oversight. for use only in a demonstration project",
      "the description as typed"),
 ])
