@@ -12,7 +12,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 
-from rag.case2code import descriptor_match
+from rag.case2code import descriptor_match, normalize_descriptor
 from rag.findings.codes import code_citation, to_compare
 from rag.findings.common import CodeToCompare, Fact
 from rag.findings.modifiers import first_sentence, modifier_records
@@ -27,7 +27,8 @@ MODIFIER_WORD = re.compile(r"\b(modifiers?|mod)\b", re.I)
 ASKS_FOR_MODIFIER = re.compile(
     r"\b(?:what|which)\s+(?:\w+\s+){0,2}(?:modifiers?|mod)\b(?!\s+(?:can|do|does|mean\w*|bypass\w*|apply|are used|"
     r"indicators?))|\b(?:modifiers?|mod)\s+(?:for|to use)\b|\b(?:modifiers?|mod)\s*\??\s*$", re.I)
-GUIDANCE_BONUS = 0.15  # the project's guidance covers the modifiers coders use; the HCPCS list has 300 rarer ones
+GUIDANCE_BONUS = 0.15
+NAMED_BONUS = 1.0  # more than the dense similarity (at most 1) can give another modifier  # the project's guidance covers the modifiers coders use; the HCPCS list has 300 rarer ones
 ALTERNATIVES = 2
 ALTERNATIVE_SHARE = 0.85
 CANDIDATES = 10
@@ -59,10 +60,12 @@ class ModifierSearch:
                         record = sourced.fact
                         if sourced.release.dataset == "modifiers":
                             self._guidance.add(code)
-                        terms = " ".join(record.attributes.get("lay_terms", []) or [])
+                        # each search term on its own, as code search matches them: joined into one text, a
+                        # term ("decision for surgery" at 57) is lost among the others' words
+                        terms = record.attributes.get("lay_terms", []) or []
                         texts.setdefault(code, []).extend(
                             t for t in (record.short_description, record.long_description,
-                                        first_sentence(record.lay_description), terms) if t)
+                                        first_sentence(record.lay_description), *terms) if t)
                 self._texts = texts
             return self._texts
 
@@ -76,6 +79,12 @@ class ModifierSearch:
                         scores[code] += max(0.0, hit.similarity)
         for code in scores.keys() & self._guidance:
             scores[code] += GUIDANCE_BONUS
+        # words that are a modifier's title or search term word for word name it, as a pasted descriptor names its
+        # code: "distinct procedural service" is 59, however close the X modifiers' passages are to the words
+        asked = normalize_descriptor(words)
+        for code, described in texts.items():
+            if code in scores and any(normalize_descriptor(text) == asked for text in described):
+                scores[code] += NAMED_BONUS
         return sorted(((score, code) for code, score in scores.items()), reverse=True)
 
     def answer(self, question: str) -> WhichModifierResult:

@@ -186,7 +186,8 @@ def test_a_phrase_says_whether_it_names_a_service_or_a_condition():
 @pytest.mark.parametrize(("question", "modifier"), [
     ("bilateral procedure modifier", "50"), ("left side modifier", "LT"),
     ("discarded drug from single dose vial modifier", "JW"), ("mod for separate structure instead of 59", "XS"),
-    ("ABN on file modifier", "GA")])
+    ("ABN on file modifier", "GA"), ("what modifier for distinct procedural service", "59"),
+    ("decision for major surgery modifier on the E/M", "57")])
 def test_a_modifier_asked_for_in_words_leads_the_answer(rag_service, question, modifier):
     from rag.codes import find_modifiers
 
