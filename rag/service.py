@@ -200,10 +200,10 @@ class QueryService:
                     facts += described
                 plan.append(PlanStep(tool="modifier", why="modifier guidance for "
                                      + (", ".join(recognized.modifiers) or "the modifier named")))
-            covered = answered_whole = False
+            answered_whole = False
             if "coverage" in intents:  # the NCD, or the LCDs and articles (rag.coverage); policy ids are not codes
                 coverage = self.coverage.find(question, valid)
-                covered, answered_whole = bool(coverage.facts), coverage.whole
+                answered_whole = coverage.whole
                 facts = coverage.facts + facts
                 checks = {code: check for code, check in checks.items() if code not in coverage.not_codes}
                 if coverage.facts:
@@ -239,7 +239,7 @@ class QueryService:
             # ("Is a TENS unit covered for chronic low back pain?" is not asking for M54.5-).
             if not recognized.codes and not recognized.modifiers and not named_modifier and \
                     ("which_code" in intents or UNIT_WORDS.search(question)) and \
-                    not (covered and not WHICH_CODE.search(question)):
+                    not ("coverage" in intents and not WHICH_CODE.search(question)):
                 found = self.which_code.answer(question)
                 if found.facts and found.match < WEAK_CODE_MATCH and not WHICH_CODE.search(question) and \
                         QUESTION_WORDS.search(question):

@@ -31,7 +31,8 @@ CODE_SET_HINTS = (
 WHICH_CODE = re.compile(
     r"\b(?:(?:which|what)\s+(?:\w+\s+){0,3}codes?\b(?!\s+(?:gets?|is paid|pairs?))|codes?\s+(?:for|to use|describes?)\b|"
     r"how (?:do|should|would) (?:i|we|you) code\b|what do (?:i|we) bill for\b|(?:dx|icd|icd-?10(?:-?cm)?|hcpcs|cpt|"
-    r"j[- ]?)codes?\s+(?:for|of)?\b|^\s*(?:dx|icd-?10(?:-?cm)?|diagnosis)\b)", re.I)
+    r"j[- ]?)codes?\s+(?:for|of)?\b|\bhcpcs\s+level\s+(?:ii|2)\s+codes?\b|^\s*(?:dx|icd-?10(?:-?cm)?|diagnosis)\b)",
+    re.I)
 ROUTING = re.compile(
     r"\b(icd[- ]?10(?:[- ]?cm)?|j[- ]?codes?|z[- ]?codes?|what|which|is|are|the|a|an|do|does|i|we|you|bill|billed|"
     r"use|code|codes|"

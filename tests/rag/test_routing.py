@@ -51,6 +51,16 @@ def test_the_answer_repeats_the_description_as_asked(question, phrase):
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize(("question", "asks"), [
+    ("hcpcs level II code Custom shaped protective cover, above knee", True), ("HCPCS level 2 codes for walker", True),
+    ("does medicare cover a walker", False), ("kyphoplasty LCD pain score requirement", False)])
+def test_a_question_asking_for_a_code_in_so_many_words_is_told_apart(question, asks):
+    from rag.which_code import WHICH_CODE
+
+    assert bool(WHICH_CODE.search(question)) is asks
+
+
+@pytest.mark.unit
 def test_the_code_set_named_in_the_question_is_searched():
     assert wanted_code_sets("dx code for gout") == ["ICD10CM"]
     assert wanted_code_sets("J code for Toradol") == ["HCPCS"]
@@ -335,6 +345,16 @@ def test_a_coverage_question_about_a_condition_does_not_add_the_conditions_code(
     assert answer.sentences[0].text.startswith("NCD 160.27")
     assert "which_code" not in [step.tool for step in answer.plan]
     assert not any(code.startswith("M54") for s in answer.sentences for code in codes_in(s.text))
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+def test_a_coverage_question_the_policies_do_not_answer_is_not_turned_into_a_code_search(rag_service):
+    # the LCD's criteria answer it; code search read "pain score" as the Category II code 1126F
+    # (a code asked for in so many words still is one: "hcpcs level II code <protective cover>", below)
+    answer = rag_service.ask("kyphoplasty LCD pain score requirement for inpatient")
+    assert "which_code" not in [step.tool for step in answer.plan]
+    assert "8 or more" in answer.answer and "1126F" not in answer.answer
 
 
 @pytest.mark.unit
