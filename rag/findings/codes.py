@@ -110,12 +110,11 @@ def replacement_fact(store: ReferenceStore, code: str) -> Fact | None:
             continue
         replacements = list(sourced.fact.attributes.get("replacement_codes") or [])
         deleted_on = sourced.fact.attributes.get("deleted_on")
-        when = f" on {format_date(deleted_on)}" if deleted_on else ""
+        # the deletion is said before the replacement is named: each code's clause states only its own status
+        deleted = f"CPT {code}, deleted on {format_date(deleted_on)}," if deleted_on else f"CPT {code}, deleted,"
         if not replacements:
-            return Fact(f"CPT {code}, deleted{when}, has no single replacement code.", code_citation(sourced), (code,))
-        # the replacement is the answer, so it opens the sentence; the deleted code's clause says its own status
-        return Fact(f"{spoken_codes(replacements)} replaced CPT {code} (deleted{when}).", code_citation(sourced),
-                    (*replacements, code))
+            return Fact(f"{deleted} has no single replacement code.", code_citation(sourced), (code,))
+        return Fact(f"{deleted} was replaced by {spoken_codes(replacements)}.", code_citation(sourced), (code, *replacements))
     return None
 
 

@@ -442,7 +442,7 @@ def test_what_replaced_a_deleted_code_leads_with_its_replacement(rag_service):
         row = next(r for r in csv.DictReader(handle) if r["code"] == "22524")
     answer = rag_service.ask("what replaced 22524?")
     first = answer.sentences[0].text
-    assert first == f"{row['replacement_codes']} replaced CPT 22524 (deleted on {row['deleted_on']})."
+    assert first == f"CPT 22524, deleted on {row['deleted_on']}, was replaced by {row['replacement_codes']}."
     assert "(Note:" not in answer.answer  # the sentence says it is deleted: no second note repeating the date
 
 
