@@ -11,7 +11,7 @@ import re
 import threading
 from collections import Counter
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
@@ -199,12 +199,16 @@ class CodeSearch:
                 self._df, self._documents = df, max(1, sum(1 for _ in index))
             return self._descriptors
 
-    def typed_descriptor(self, question: str, code_sets: Sequence[str] | None = None) -> list[CodeHit]:
+    def typed_descriptor(self, question: str, code_sets: Sequence[str] | None = None,
+                         request: Callable[[str], bool] | None = None) -> list[CodeHit]:
         """The codes whose descriptor the question ends with word for word ("what is the hcpcs code for <the
-        descriptor>?"): the coder pasted it, so it names its code (active codes first)."""
+        descriptor>?"): the coder pasted it, so it names its code (active codes first). ``request`` says whether
+        the words before it only ask for a code ("type 2 diabetes with diabetic" before N18.32's title do not)."""
         for reading in dict.fromkeys((question, clinical_reading(question))):  # "shot of X" pastes "Injection, X"
             words = reading.strip().rstrip("?!. ").split()
             for start in range(min(len(words), MAX_REQUEST_WORDS + 1)):
+                if start and request is not None and not request(" ".join(words[:start])):
+                    continue
                 found = self._descriptor_hits(" ".join(words[start:]), code_sets)
                 if found:
                     return found
@@ -374,6 +378,7 @@ LEXICALLY_CERTAIN = 0.9  # measured: from 0.97 to 0.9 the generated and coder se
 LEXICAL_CHECKED = 5
 MAX_REQUEST_WORDS = 8  # "what is the hcpcs level ii code for": the words before a pasted descriptor
 MATCH_WEIGHT = 0.06  # a perfect descriptor match outweighs a few ranks of the fused lists (0.03 let short titles that merely contain the words lead)
+NUMBER_MISSING, NUMBER_CAP = 0.1, 0.2
 PART_ONLY_PENALTY = 0.05  # ranks the whole service first among close matches; a clearly better part still wins
 NEGATION = re.compile(r"\b(?:without|w/o|no|not)\s+(\w+)", re.I)
 
@@ -441,6 +446,10 @@ def descriptor_match(query: str, texts: Sequence[str], words: Sequence[str] = ()
             best -= 0.25
     # "non-emergency" is not "emergency": a word the query asks for plainly, negated by the descriptor's "non".
     plain = normalize_descriptor(query)
+    # A number the words give and no descriptor has is a different code's ("stage 5" is not "stage 1 through
+    # stage 4"; "type 1" is not "type 2").
+    said = set().union(*(normalize_descriptor(t).split() for t in texts))
+    best -= min(NUMBER_CAP, NUMBER_MISSING * sum(1 for w in set(plain.split()) if w.isdigit() and w not in said))
     # A service named plainly is the whole service: "ECG with interpretation and report" is the global 93000, not
     # 93010's "interpretation and report only"; a part alone is asked for by saying so.
     if "only" not in plain.split() and re.search(r"\bonly\b", leads):

@@ -80,7 +80,7 @@ def wanted_code_sets(question: str) -> list[str] | None:
 
 QUESTION_WORDS = re.compile(r"\b(how|when|why|what|whats|which|who|can|could|does|do|is|are|should|may|must|"
                             r"difference|vs|versus|rule|rules|guideline|guidelines|policy|mean|meaning)\b", re.I)
-SHORT_PHRASE_WORDS = 8
+SHORT_PHRASE_WORDS = 14  # a description without question words, as long as the answer repeats
 QUALITY_MEASURE = re.compile(r"^G[89]\d{3}$")  # HCPCS quality-data codes: the answer only when asked for
 # HCPCS Level II describes what CPT does not (CMS): a CPT code about as close to the words leads a Level II one,
 # unless Medicare's own G-codes are what the words ask for. S-codes are private payers' codes, Medicare does not
@@ -144,6 +144,14 @@ def asks_which_code(question: str) -> bool:
 def description_words(question: str) -> str:
     """The words that describe the service or condition: abbreviations spelt out, routing words removed."""
     return " ".join(ROUTING.sub(" ", expand(question)).split())
+
+
+def _only_asks(words: str) -> bool:
+    """Whether words before a pasted descriptor only ask for its code ("what is the hcpcs level ii code for")."""
+    return not REQUEST_EXTRA.sub(" ", description_words(words)).split()
+
+
+REQUEST_EXTRA = re.compile(r"\b(?:level|ii|2|long|short|descriptor|description|official|title)\b", re.I)
 
 
 def asked_phrase(question: str) -> str:
@@ -256,7 +264,8 @@ class WhichCode:
     def answer(self, question: str) -> WhichCodeResult:
         query = description_words(question)
         code_sets = wanted_code_sets(question) or (["ICD10CM"] if Z_CODE_PHRASE.search(question) else None)
-        typed = [hit for hit in self.search.typed_descriptor(question, code_sets) if self._billable(hit.code)]
+        typed = [hit for hit in self.search.typed_descriptor(question, code_sets, request=_only_asks)
+                 if self._billable(hit.code)]
         # A drug name is answered with its HCPCS code unless another code set was asked for ("Z code for
         # long-term insulin use" is Z79.4, not the insulin J-code), or a descriptor was typed in full.
         drug = self.drug_facts(question) if (not code_sets or "HCPCS" in code_sets) and not typed else None
@@ -342,10 +351,11 @@ class WhichCode:
         groups.sort(key=strength, reverse=True)
         return groups[0]
 
-    def _lead_facts(self, query: str, sourced: Sourced[CodeRecord], typed: bool = False, asked: str = ""
-                    ) -> tuple[list[Fact], list[str]]:
+    def _lead_facts(self, query: str, sourced: Sourced[CodeRecord], typed: bool = False, asked: str = "",
+                    sequenced: bool = False) -> tuple[list[Fact], list[str]]:
         """The best code first; for an ICD-10-CM category or header, its best billable code, then the header named
-        as not billable with its other billable codes."""
+        as not billable with its other billable codes. ``sequenced``: the code is already the one a "code first"
+        note put ahead of the best match."""
         record = sourced.fact
         label = CODE_SET_LABELS.get(record.code_set, record.code_set)
         header: Sourced[CodeRecord] | None = None
@@ -359,6 +369,13 @@ class WhichCode:
                                                           + _unspecified_preference(plain, s.fact)))
                 sourced, children = ranked[0], [c for c in children if c is not ranked[0]]
                 record = sourced.fact
+        if record.code_set == "ICD10CM" and not typed and header is None and not sequenced:
+            # "type 2 diabetes with diabetic CKD stage 3b": N18.32's "code first" note names E11.22, which the
+            # words name too; the combination's first code leads, and its own note then adds N18.32
+            first = self._combination_code(query, sourced, [str(note) for level in self._chain(sourced)
+                                                            for note in level.fact.attributes.get("code_first") or []])
+            if first is not None and first.fact.code != record.code:
+                return self._lead_facts(query, first, asked=asked, sequenced=True)
         asked = "the descriptor as typed" if typed else asked or query  # a pasted descriptor is not echoed
         facts = [Fact(f"The {label} code for {asked} is {record.code}: {_clause(describe(record))}.",
                       code_citation(sourced), (record.code,))]
@@ -374,28 +391,36 @@ class WhichCode:
             facts.append(Fact(text, citation, tuple(citation.codes)))
             named += citation.codes
         if record.code_set == "ICD10CM":
-            facts += self._icd_notes(sourced)
+            notes, second = self._icd_notes(sourced, query)
+            facts += notes
+            named += second
         return facts, named
 
-    def _icd_notes(self, sourced: Sourced[CodeRecord]) -> list[Fact]:
-        """The tabular notes of the code and its parents that change what is reported with it."""
+    def _icd_notes(self, sourced: Sourced[CodeRecord], query: str = "") -> tuple[list[Fact], list[str]]:
+        """The tabular notes of the code and its parents that change what is reported with it, and the second
+        code of the combination when the words name it (codes named besides the lead)."""
         facts: list[Fact] = []
-        chain = [sourced]
-        parent = sourced.fact.attributes.get("parent")
-        while parent and len(chain) < 4:
-            found = [s for s in self.store.lookup_code(parent) if s.fact.code_set == "ICD10CM"]
-            if not found:
-                break
-            chain.append(found[0])
-            parent = found[0].fact.attributes.get("parent")
+        second: list[str] = []
+        chain = self._chain(sourced)
         for key, lead in (("use_additional_code", "Use additional code"), ("code_also", "Code also"),
                           ("code_first", "Code first")):
             for level in chain:
                 notes = level.fact.attributes.get(key)
                 if notes:
                     note = _note_text([str(n) for n in notes])
+                    cited = code_citation(level, note)
+                    combined = self._combination_code(query, sourced, [str(n) for n in notes])
+                    if combined is not None and combined.fact.code not in second:
+                        text = (f"Report {combined.fact.code} ({_clause(describe(combined.fact))}) first, then "
+                                f"{sourced.fact.code}, as the tabular note at {level.fact.code} directs."
+                                if key == "code_first" else
+                                f"Report {combined.fact.code} ({_clause(describe(combined.fact))}) with "
+                                f"{sourced.fact.code} as well, as the tabular note at {level.fact.code} directs.")
+                        facts.append(Fact(text, code_citation(combined), (combined.fact.code, sourced.fact.code),
+                                          also=(cited,)))
+                        second.append(combined.fact.code)
                     facts.append(Fact(f"{lead} (tabular note at {level.fact.code}): {note.rstrip('.')}.",
-                                      code_citation(level, note), (level.fact.code,)))
+                                      cited, (level.fact.code,)))
                     break
         for level in chain:
             seventh = level.fact.attributes.get("seventh_characters")
@@ -407,10 +432,80 @@ class WhichCode:
                                   f"where the code has fewer than six characters.",
                                   code_citation(level, values), (level.fact.code,)))
                 break
-        return facts
+        return facts, second
+
+    def _chain(self, sourced: Sourced[CodeRecord]) -> list[Sourced[CodeRecord]]:
+        """The code and its parents, up to the category (notes at any level apply to the codes below)."""
+        chain = [sourced]
+        parent = sourced.fact.attributes.get("parent")
+        while parent and len(chain) < 4:
+            found = [s for s in self.store.lookup_code(parent) if s.fact.code_set == "ICD10CM"]
+            if not found:
+                break
+            chain.append(found[0])
+            parent = found[0].fact.attributes.get("parent")
+        return chain
+
+    def _combination_code(self, query: str, lead: Sourced[CodeRecord], notes: list[str]
+                          ) -> Sourced[CodeRecord] | None:
+        """The code a "use additional code" or "code also" note asks for, when the words name it: "hypertension
+        with chronic kidney disease stage 3" is I12.9 and, by its note's N18.1-N18.4, N18.30. A candidate is
+        named when every word that sets it apart from the note's other codes is in the question (its stage,
+        its organism)."""
+        asked = _marks(query) | _marks(clinical_reading(query))
+        candidates = [c for c in self._note_codes(notes) if c.fact.code != lead.fact.code]
+        if not asked or len(candidates) < 2:
+            return None
+        marks = {c.fact.code: _marks(describe(c.fact)) for c in candidates}
+        shared = set.intersection(*marks.values())
+        # The lead's title and the note's words describe the combination, not which code of the note's list it
+        # is: they are no evidence for one ("malignant neoplasm" names every Z80 code beside Z12.12; the "2" of
+        # "type 2" is not stage 2). A range in the title ("stage 1 through stage 4") leaves the stage open.
+        explained = _marks(RANGE_WORDS.sub(" ", describe(lead.fact))) | _marks(" ".join(notes))
+        named = []
+        for candidate in candidates:
+            own = marks[candidate.fact.code] - shared - FREE_MARKS
+            numbers = {m for m in own if m.isdigit()}
+            # every number it has ("type 2", "stage 3"), and nearly every word ("mellitus" is seldom typed)
+            said = own & asked
+            if own and numbers <= asked and len(said) >= NOTE_WORDS_SAID * len(own) and said - explained:
+                named.append(candidate)
+        if not named:
+            return None
+        return max(named, key=lambda c: (len(marks[c.fact.code] - shared - FREE_MARKS),
+                                         reading_match(query, [describe(c.fact)])))
+
+    def _note_codes(self, notes: list[str]) -> list[Sourced[CodeRecord]]:
+        """The billable codes a tabular note names: single codes, ranges (N18.1-N18.4) and categories (H72.-)."""
+        found: dict[str, Sourced[CodeRecord]] = {}
+        for note in notes:
+            for match in NOTE_CODE.finditer(note):
+                first, last = match.group("first"), match.group("last")
+                if last:
+                    rows = self.store.codes_between(first, last, "ICD10CM", limit=NOTE_CODES_MAX)
+                else:
+                    rows = [s for s in self.store.lookup_code(first) if s.fact.code_set == "ICD10CM"]
+                    rows += self.store.descendants(first, "ICD10CM", limit=NOTE_CODES_MAX)
+                for row in rows:
+                    if row.fact.attributes.get("billable", True) and not row.fact.termination_date:
+                        found.setdefault(row.fact.code, row)
+        return list(found.values())[:NOTE_CODES_MAX]
 
 
 UNSPECIFIED_PREFERENCE = 0.1
+NOTE_CODE = re.compile(r"\b(?P<first>[A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?:\.?-(?![A-Z]\d)|"
+                       r"\s*-\s*(?P<last>[A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?))?")
+NOTE_CODES_MAX = 60  # a note naming a whole chapter's codes sets nothing apart
+NOTE_WORDS_SAID = 0.75
+RANGE_WORDS = re.compile(r"\b[a-z]*\s*\d+\w*\s+(?:through|to)\s+[a-z]*\s*\d+\w*", re.I)
+FREE_MARKS = {"unspecified", "other", "specified", "and", "or", "with", "without", "of", "the", "in", "to", "for"}
+
+
+def _marks(text: str) -> set[str]:
+    """The words and numbers that can tell codes apart, lower-case ("stage 3a" keeps "3a"). Words in brackets are
+    the tabular's nonessential modifiers ("stage 4 (severe)" is stage 4 however it is worded), or code references."""
+    text = re.sub(r"\([^)]*\)", " ", text.lower())
+    return set(re.findall(r"[a-z0-9]+", expand(text).lower()))
 
 
 def _says_only(query: str, header: CodeRecord) -> bool:

@@ -174,6 +174,15 @@ class ReferenceStore:
             found.extend(Sourced(_code_record(row), release) for row in rows)
         return found
 
+    def codes_between(self, first: str, last: str, code_set: str, limit: int = 200) -> list[Sourced[CodeRecord]]:
+        """The codes from ``first`` to ``last`` and the codes below ``last`` (N18.1-N18.4 holds N18.30)."""
+        found: list[Sourced[CodeRecord]] = []
+        for connection, release in self._of_kind("codes"):
+            rows = connection.execute("SELECT * FROM codes WHERE code >= ? AND code < ? AND code_set = ? ORDER BY code "
+                                      "LIMIT ?", (first, last + "\uffff", code_set, limit))
+            found.extend(Sourced(_code_record(row), release) for row in rows)
+        return found
+
     def neighbours(self, code: str, code_set: str) -> tuple[str | None, str | None]:
         """The codes just before and just after ``code`` in its code set (in code order, across the loaded code
         files), for previous/next navigation; None at either end."""

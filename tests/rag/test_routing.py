@@ -473,3 +473,40 @@ def test_a_rule_about_a_named_code_is_answered_by_the_section_about_it(rag_servi
 def test_a_code_shaped_word_asked_about_alone_is_still_said_not_to_be_a_code(rag_service):
     answer = rag_service.ask("what is B12?")
     assert answer.abstained and answer.answer.startswith("Code B12 was not found")
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+@pytest.mark.parametrize(("question", "lead", "second"), [
+    ("htn w/ ckd stage 3", "I12.9", "N18.30"),  # I12.9's note: the stage of CKD (N18.1-N18.4, N18.9)
+    ("hypertension with chronic kidney disease stage 4", "I12.9", "N18.4"),  # "(severe)" is a nonessential word
+    # N18.32's "code first" note names E11.22: the combination's first code leads, its own note adds the stage
+    ("type 2 diabetes with diabetic chronic kidney disease stage 3b", "E11.22", "N18.32"),
+])
+def test_a_tabular_note_gives_the_second_code_of_a_combination_the_words_name(rag_service, question, lead, second):
+    answer = rag_service.ask(question)
+    first, then = answer.sentences[0].text, answer.sentences[1].text
+    assert codes_in(first)[0] == lead, first
+    assert then.startswith(f"Report {second} (") and f"with {lead} as well" in then, then
+    assert second in [check.code for check in answer.codes if check.status == "valid"]
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+@pytest.mark.parametrize("question", [
+    "dx code for diabetic ckd",  # no stage said: the note is stated, no stage code guessed
+    # every Z80 code shares "malignant neoplasm" with Z12.79: no family history is said
+    "what is the dx code for Encounter for screening for malignant neoplasm of other genitourinary organs?",
+])
+def test_no_second_code_is_named_that_the_words_do_not_name(rag_service, question):
+    answer = rag_service.ask(question)
+    assert not any(s.text.startswith("Report ") for s in answer.sentences), answer.answer
+    assert any(s.text.startswith("Use additional code") for s in answer.sentences)
+
+
+@pytest.mark.unit
+def test_words_before_a_pasted_descriptor_must_only_ask_for_its_code():
+    from rag.which_code import _only_asks
+
+    assert _only_asks("what is the hcpcs level ii code for")
+    assert not _only_asks("type 2 diabetes with diabetic")  # before N18.32's title "chronic kidney disease stage 3b"
