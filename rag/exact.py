@@ -12,7 +12,7 @@ from rag.answer import MueFinding, PtpFinding
 from rag.findings.codes import check_code, code_facts, describe, listing_facts
 from rag.findings.common import TABLE_NAMES, Fact, format_date, reference_citation
 from rag.findings.missing import loaded, missing_table_fact
-from rag.findings.modifiers import modifier_facts
+from rag.findings.modifiers import em_pair_fact, modifier_facts
 from rag.findings.mue import mue_citation, mue_finding, mue_sentence, no_mue_citation, no_mue_sentence
 from rag.findings.ptp import (no_ptp_edit_citation, no_ptp_edit_sentence, ptp_citation, ptp_finding,
                               ptp_sentence)
@@ -48,6 +48,8 @@ def pair_facts(store: ReferenceStore, codes: list[str], service_date: int | None
                 finding = ptp_finding(sourced, service_date)
                 result.ptp.append(finding)
                 result.facts.append(Fact(ptp_sentence(finding), ptp_citation(sourced), (code_a, code_b)))
+                if finding.active and (rule := em_pair_fact(store, finding)):
+                    result.facts.append(rule)
             if not edits:
                 release = releases[name]
                 result.facts.append(Fact(no_ptp_edit_sentence(release, code_a, code_b),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from rag.answer import PtpFinding
 from rag.findings.codes import code_citation, describe
 from rag.findings.common import Fact
 from rag.stores.reference import ReferenceStore, Sourced
@@ -79,6 +80,25 @@ def em_modifier_rule(store: ReferenceStore, question: str, modifiers: list[str])
             "25, or 57 when the visit was the decision for major surgery.")
     return Fact(text, code_citation(rows[0]), tuple(dict.fromkeys([*asked, "25", "57"])),
                 also=tuple(code_citation(s) for s in rows[1:]))
+
+
+EM_CODE = re.compile(r"^99(?:2\d\d|3\d\d|4[0-9]\d)$")  # E/M services, 99202-99499
+
+
+def em_pair_fact(store: ReferenceStore, finding: PtpFinding) -> Fact | None:
+    """For an edit that pairs an E/M with a procedure and allows a modifier: which one, and on which line. The
+    table's "59, XE, XP, XS, XU, 25" is read by coders as a free choice; on an E/M only 25 (or 57) is right."""
+    visits = [code for code in (finding.column1, finding.column2) if EM_CODE.match(code)]
+    if finding.modifier_indicator != 1 or len(visits) != 1:
+        return None
+    rows = [records[0] for m in ("25", "57") if (records := modifier_records(store, m))]
+    if not rows:
+        return None
+    visit = visits[0]
+    text = (f"On the E/M, the modifier that bypasses this edit is 25 on {visit}, only when the visit is significant "
+            f"and separately identifiable from the procedure (57 when it was the decision for major surgery); 59 "
+            f"and XE, XP, XS, XU are not appended to an E/M.")
+    return Fact(text, code_citation(rows[0]), (visit, "25", "57"), also=tuple(code_citation(s) for s in rows[1:]))
 
 
 def modifier_answer_facts(store: ReferenceStore, modifiers: list[str]) -> list[Fact]:

@@ -209,6 +209,21 @@ def test_real_ptp_pair_and_mue(rag_service):
 
 @pytest.mark.store
 @pytest.mark.shared_data
+def test_an_edit_pairing_an_em_with_a_procedure_names_25_on_the_em_never_59(rag_service):
+    store = rag_service.reference
+    result = pair_facts(store, ["99214", "20610"])
+    finding = result.ptp[0]
+    assert (finding.column1, finding.column2, finding.modifier_indicator) == ("20610", "99214", 1)
+    rule = result.facts[1]
+    assert rule.text.startswith("On the E/M, the modifier that bypasses this edit is 25 on 99214")
+    assert "59 and XE, XP, XS, XU are not appended to an E/M" in rule.text
+    assert rule.citation.values["code"] == "25"  # the modifier guidance row it rests on
+    # two procedures: the table's own indicator sentence is the whole answer
+    assert len(pair_facts(store, ["20610", "20611"]).facts) == 1
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
 def test_real_codes_known_only_to_ncci_are_valid(rag_service):
     # 0001A (a vaccine administration code) has PTP rows but no descriptor in the loaded files.
     check = check_code(rag_service.reference, "0001A")
