@@ -167,12 +167,7 @@ class ReferenceStore:
 
     def descendants(self, code: str, code_set: str, limit: int = 200) -> list[Sourced[CodeRecord]]:
         """The codes below ``code`` in a hierarchical code set (ICD-10-CM: R10.1 -> R10.10, R10.11 ...)."""
-        found: list[Sourced[CodeRecord]] = []
-        for connection, release in self._of_kind("codes"):
-            rows = connection.execute("SELECT * FROM codes WHERE code > ? AND code < ? AND code_set = ? ORDER BY code "
-                                      "LIMIT ?", (code, code + "\uffff", code_set, limit))
-            found.extend(Sourced(_code_record(row), release) for row in rows)
-        return found
+        return [s for s in self.codes_between(code, code, code_set, limit + 1) if s.fact.code != code]
 
     def codes_between(self, first: str, last: str, code_set: str, limit: int = 200) -> list[Sourced[CodeRecord]]:
         """The codes from ``first`` to ``last`` and the codes below ``last`` (N18.1-N18.4 holds N18.30)."""
