@@ -93,6 +93,7 @@ CPT_FIRST_DEFAULT_MARGIN = 0.004
 # given, so it answers only when the words name the drug (then the drug table answers first).
 ADMINISTRATION = re.compile(r"\badmin(?:istration|istered|ister)?\b", re.I)
 DRUG_SUPPLY = re.compile(r"^J\d{4}$")
+ADMINISTERED_FAMILY = re.compile(r"injection|infusion", re.I)  # CPT families whose codes bill giving a drug
 
 
 def is_drug_supply(hit: CodeHit) -> bool:
@@ -299,6 +300,10 @@ class WhichCode:
                                               asked=asked_phrase(question))
         result.facts += facts
         result.codes += named_codes
+        if (supply := self._drug_supplied(query, lead)) is not None:
+            result.facts.append(Fact(f"The drug itself is billed with {supply.fact.code}: "
+                                     f"{_clause(describe(supply.fact))}.", code_citation(supply), (supply.fact.code,)))
+            result.codes.append(supply.fact.code)
         floor = max(ALTERNATIVE_MATCH * result.match, ALTERNATIVE_FLOOR)
         alternatives = [s for s in best[1:] if s.fact.code not in result.codes and self._billable(s.fact.code)
                         and (code_sets or s.fact.code_set == lead.fact.code_set)
@@ -307,6 +312,18 @@ class WhichCode:
         result.compare = [to_compare(s, lead.fact) for s in alternatives]
         result.codes += [s.fact.code for s in alternatives]
         return result
+
+    def _drug_supplied(self, query: str, lead: Sourced[CodeRecord]) -> Sourced[CodeRecord] | None:
+        """For "B12 shot" answered with the injection's administration (96372), the drug's own code (J3420): a
+        claim for a shot has both lines. Only a drug code the words name closely (its descriptor or search term)."""
+        if lead.fact.code_set != "CPT" or not ADMINISTERED_FAMILY.search(lead.fact.family or ""):
+            return None
+        hits = [h for h in self.search.search(query, limit=3, code_sets=["HCPCS"], semantic=False)
+                if is_drug_supply(h) and h.status == "valid"]
+        if not hits or reading_match(query, self.search.texts(hits[0].code)) < LEXICALLY_CERTAIN:
+            return None
+        found = [s for s in self.store.lookup_code(hits[0].code) if s.fact.code_set == "HCPCS"]
+        return found[0] if found else None
 
     def _billable(self, code: str) -> bool:
         """Not an ICD-10-CM category or header (R51 "Headache" is answered by R51.9, not by its own title)."""

@@ -510,3 +510,14 @@ def test_words_before_a_pasted_descriptor_must_only_ask_for_its_code():
 
     assert _only_asks("what is the hcpcs level ii code for")
     assert not _only_asks("type 2 diabetes with diabetic")  # before N18.32's title "chronic kidney disease stage 3b"
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+def test_a_shot_answered_with_its_administration_also_names_the_drugs_code(rag_service):
+    answer = rag_service.ask("B12 shot")
+    assert codes_in(answer.sentences[0].text)[0] == "96372"
+    assert any(s.text.startswith("The drug itself is billed with J3420: ") for s in answer.sentences), answer.answer
+    # no drug named: no drug code guessed
+    plain = rag_service.ask("IM injection admin")
+    assert codes_in(plain.sentences[0].text)[0] == "96372" and "The drug itself" not in plain.answer
