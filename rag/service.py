@@ -161,6 +161,9 @@ class QueryService:
                 recognized = understood.recognized
                 checks = {code: check for code, check in checks.items() if code not in words}
             valid = [c for c, r in checks.items() if r.status != "unknown"]
+            if unknown := [c for c, r in checks.items() if r.status == "unknown"]:
+                plan.append(PlanStep(tool="code_lookup", why=f"{', '.join(unknown)}: in no loaded code set or NCCI "
+                                                            f"table, so not found"))
             procedures = [c for c in understood.procedure_codes if c in valid]
             service_date = recognized.dates[0] if recognized.dates else None
             exact = ExactResult()
@@ -198,8 +201,8 @@ class QueryService:
                     fallback = described
                 else:
                     facts += described
-                plan.append(PlanStep(tool="modifier", why="modifier guidance for "
-                                     + (", ".join(recognized.modifiers) or "the modifier named")))
+                if recognized.modifiers:  # a modifier asked for in words is the which_modifier step's
+                    plan.append(PlanStep(tool="modifier", why=f"modifier guidance for {', '.join(recognized.modifiers)}"))
             answered_whole = False
             if "coverage" in intents:  # the NCD, or the LCDs and articles (rag.coverage); policy ids are not codes
                 coverage = self.coverage.find(question, valid)

@@ -521,3 +521,13 @@ def test_a_shot_answered_with_its_administration_also_names_the_drugs_code(rag_s
     # no drug named: no drug code guessed
     plain = rag_service.ask("IM injection admin")
     assert codes_in(plain.sentences[0].text)[0] == "96372" and "The drug itself" not in plain.answer
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+def test_the_plan_names_only_the_tools_that_answered(rag_service):
+    unknown = rag_service.ask("what is B12?")
+    assert [(s.tool, "not found" in s.why) for s in unknown.plan] == [("code_lookup", True)]
+    named = rag_service.ask("what modifier for distinct procedural service")
+    tools = [s.tool for s in named.plan]
+    assert "which_modifier" in tools and "modifier" not in tools  # no modifier was named, so no guidance looked up
