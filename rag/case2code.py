@@ -378,7 +378,7 @@ LEXICALLY_CERTAIN = 0.9  # measured: from 0.97 to 0.9 the generated and coder se
 LEXICAL_CHECKED = 5
 MAX_REQUEST_WORDS = 8  # "what is the hcpcs level ii code for": the words before a pasted descriptor
 MATCH_WEIGHT = 0.06  # a perfect descriptor match outweighs a few ranks of the fused lists (0.03 let short titles that merely contain the words lead)
-NUMBER_MISSING, NUMBER_CAP = 0.1, 0.2
+NUMBER_MISSING, NUMBER_CAP = 0.15, 0.3
 PART_ONLY_PENALTY = 0.05  # ranks the whole service first among close matches; a clearly better part still wins
 NEGATION = re.compile(r"\b(?:without|w/o|no|not)\s+(\w+)", re.I)
 

@@ -476,9 +476,10 @@ class WhichCode:
         marks = {c.fact.code: _marks(describe(c.fact)) for c in candidates}
         shared = set.intersection(*marks.values())
         # The lead's title and the note's words describe the combination, not which code of the note's list it
-        # is: they are no evidence for one ("malignant neoplasm" names every Z80 code beside Z12.12; the "2" of
-        # "type 2" is not stage 2). A range in the title ("stage 1 through stage 4") leaves the stage open.
-        explained = _marks(RANGE_WORDS.sub(" ", describe(lead.fact))) | _marks(" ".join(notes))
+        # is: they are no evidence for one ("malignant neoplasm" names every Z80 code beside Z12.12). Its numbers
+        # can be: I12.0 is "stage 5 ... or end stage renal disease", and the note asks which (N18.5 or N18.6).
+        lead_marks = _marks(RANGE_WORDS.sub(" ", describe(lead.fact)))
+        explained = {m for m in lead_marks if not m.isdigit()} | _marks(" ".join(notes))
         named = []
         for candidate in candidates:
             own = marks[candidate.fact.code] - shared - FREE_MARKS
@@ -489,7 +490,9 @@ class WhichCode:
                 named.append(candidate)
         if not named:
             return None
-        return max(named, key=lambda c: (len(marks[c.fact.code] - shared - FREE_MARKS),
+        # the code whose own words the lead does not already say ("3b", not the "2" of "type 2"), then the fuller
+        return max(named, key=lambda c: (len((marks[c.fact.code] - shared) & asked - lead_marks),
+                                         len(marks[c.fact.code] - shared - FREE_MARKS),
                                          reading_match(query, [describe(c.fact)])))
 
     def _note_codes(self, notes: list[str]) -> list[Sourced[CodeRecord]]:

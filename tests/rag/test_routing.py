@@ -480,6 +480,8 @@ def test_a_code_shaped_word_asked_about_alone_is_still_said_not_to_be_a_code(rag
 @pytest.mark.parametrize(("question", "lead", "second"), [
     ("htn w/ ckd stage 3", "I12.9", "N18.30"),  # I12.9's note: the stage of CKD (N18.1-N18.4, N18.9)
     ("hypertension with chronic kidney disease stage 4", "I12.9", "N18.4"),  # "(severe)" is a nonessential word
+    # "stage 5" is I12.0's (not I12.9's "stage 1 through stage 4"), and its note asks N18.5 or N18.6
+    ("hypertensive ckd stage 5", "I12.0", "N18.5"),
     # N18.32's "code first" note names E11.22: the combination's first code leads, its own note adds the stage
     ("type 2 diabetes with diabetic chronic kidney disease stage 3b", "E11.22", "N18.32"),
 ])
