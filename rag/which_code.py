@@ -139,7 +139,15 @@ def asks_which_code(question: str) -> bool:
     """A request for a code, or a bare description a coder types to find one ("pink eye", "toradol 30mg")."""
     if WHICH_CODE.search(question) or Z_CODE_PHRASE.match(question.strip()):
         return True  # a phrase in ICD-10-CM's own wording ("encounter for ...") is one at any length
-    return len(question.split()) <= SHORT_PHRASE_WORDS and not QUESTION_WORDS.search(question)
+    return len(question.split()) <= SHORT_PHRASE_WORDS and not QUESTION_WORDS.search(question) \
+        and not TWO_SERVICES.search(question)
+
+
+# Two services on one day, or one inside another's global period, is a billing question (which modifier, whether
+# both are paid), not one service's code: "preventive visit plus problem visit same day medicare", "unrelated E/M
+# in global period".
+TWO_SERVICES = re.compile(r"\bsame (?:day|date|visit|encounter|session)\b|\b(?:billed|bill) together\b|"
+                          r"\b(?:global|post-?op(?:erative)?) period\b", re.I)
 
 
 def description_words(question: str) -> str:

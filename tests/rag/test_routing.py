@@ -533,3 +533,21 @@ def test_the_plan_names_only_the_tools_that_answered(rag_service):
     named = rag_service.ask("what modifier for distinct procedural service")
     tools = [s.tool for s in named.plan]
     assert "which_modifier" in tools and "modifier" not in tools  # no modifier was named, so no guidance looked up
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("question", "asks"), [
+    ("preventive visit plus problem visit same day medicare", False), ("repeat procedure same physician same day", False),
+    ("unrelated E/M in global period", False), ("pink eye", True), ("knee injection same knee", True)])
+def test_two_services_on_one_day_are_a_billing_question_not_a_code_request(question, asks):
+    from rag.which_code import asks_which_code
+
+    assert asks_which_code(question) is asks
+
+
+@pytest.mark.store
+@pytest.mark.shared_data
+def test_a_problem_visit_on_the_day_of_a_preventive_visit_is_answered_with_modifier_25(rag_service):
+    answer = rag_service.ask("preventive visit plus problem visit same day medicare")
+    assert "modifier 25" in answer.sentences[0].text, answer.answer
+    assert "which_code" not in [step.tool for step in answer.plan]
