@@ -18,7 +18,7 @@ from rag.conversation import CLARIFY, Turn, in_context
 from rag.compose import CitationBook, attribute_citations, compose_extractive, last_sentence_end, render
 from rag.coverage import CoverageFinder
 from rag.exact import ExactResult, mue_facts, pair_facts
-from rag.findings.codes import check_code, code_facts, listing_facts, replacement_fact
+from rag.findings.codes import check_code, code_facts, listing_facts, replacement_facts
 from rag.findings.common import CodeToCompare, Fact
 from rag.findings.missing import hcpcs_not_loaded, loaded, missing_table_fact
 from rag.findings_mpfs import addon_answer_facts, mpfs_facts
@@ -211,15 +211,19 @@ class QueryService:
                 checks = {code: check for code, check in checks.items() if code not in coverage.not_codes}
                 if coverage.facts:
                     plan.append(PlanStep(tool="coverage", why="NCDs, then the MACs' LCDs and billing articles"))
+            replaced: set[str] = set()
             if valid and REPLACEMENT_WORDS.search(question):  # "what replaced 22524?": the replacement leads
-                facts += [fact for code in valid if (fact := replacement_fact(self.reference, code))]
+                for code in valid:
+                    if answered := replacement_facts(self.reference, code):
+                        facts += answered
+                        replaced.add(code)  # its row would say the deletion and the replacement again
             if "code_lookup" in intents or (valid and not facts):
                 # "Does Medicare pay 99417 for prolonged office visits?" asks a rule about the code: the section
                 # about it answers, the code's description only when no section is about the question.
                 asks_a_rule = bool("guideline" in intents and RULE_QUESTION.search(question) and not facts
                                    and self.retriever is not None
                                    and not set(intents) & {"pair_check", "units", "coverage"})
-                for code in valid:
+                for code in (c for c in valid if c not in replaced):
                     described = code_facts(self.reference, code) or listing_facts(self.reference, code)
                     if asks_a_rule:
                         fallback += described

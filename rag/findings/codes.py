@@ -102,9 +102,9 @@ def code_facts(store: ReferenceStore, code: str) -> list[Fact]:
     return [Fact(code_sentence(sourced), code_citation(sourced), (code,)) for sourced in found]
 
 
-def replacement_fact(store: ReferenceStore, code: str) -> Fact | None:
+def replacement_facts(store: ReferenceStore, code: str) -> list[Fact]:
     """"What replaced 22524?": the replacement codes of a deleted CPT code, from the project's deleted-codes table
-    (CPT's own change notes), in one sentence that leads."""
+    (CPT's own change notes), in one sentence that leads, then the table's note on the change."""
     for sourced in store.lookup_code(code):
         if sourced.release.dataset != "cpt_deleted":
             continue
@@ -112,10 +112,16 @@ def replacement_fact(store: ReferenceStore, code: str) -> Fact | None:
         deleted_on = sourced.fact.attributes.get("deleted_on")
         # the deletion is said before the replacement is named: each code's clause states only its own status
         deleted = f"CPT {code}, deleted on {format_date(deleted_on)}," if deleted_on else f"CPT {code}, deleted,"
-        if not replacements:
-            return Fact(f"{deleted} has no single replacement code.", code_citation(sourced), (code,))
-        return Fact(f"{deleted} was replaced by {spoken_codes(replacements)}.", code_citation(sourced), (code, *replacements))
-    return None
+        facts = [Fact(f"{deleted} has no single replacement code.", code_citation(sourced), (code,))
+                 if not replacements else
+                 Fact(f"{deleted} was replaced by {spoken_codes(replacements)}.", code_citation(sourced),
+                      (code, *replacements))]
+        note = str(sourced.fact.attributes.get("note") or "").strip()
+        if note:  # it names the family's other codes, deleted with it: the sentence says whose change it was
+            facts.append(Fact(f"The change that deleted it: {note if note.endswith('.') else note + '.'}",
+                              code_citation(sourced, note), (code,)))
+        return facts
+    return []
 
 
 def listing_facts(store: ReferenceStore, code: str) -> list[Fact]:

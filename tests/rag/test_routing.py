@@ -444,6 +444,8 @@ def test_what_replaced_a_deleted_code_leads_with_its_replacement(rag_service):
     first = answer.sentences[0].text
     assert first == f"CPT 22524, deleted on {row['deleted_on']}, was replaced by {row['replacement_codes']}."
     assert "(Note:" not in answer.answer  # the sentence says it is deleted: no second note repeating the date
+    assert answer.sentences[1].text == f"The change that deleted it: {row['note']}"
+    assert "is a deleted code" not in answer.answer  # the code's own row would say it all again
 
 
 @pytest.mark.store
