@@ -27,8 +27,8 @@ MODIFIER_WORD = re.compile(r"\b(modifiers?|mod)\b", re.I)
 ASKS_FOR_MODIFIER = re.compile(
     r"\b(?:what|which)\s+(?:\w+\s+){0,2}(?:modifiers?|mod)\b(?!\s+(?:can|do|does|mean\w*|bypass\w*|apply|are used|"
     r"indicators?))|\b(?:modifiers?|mod)\s+(?:for|to use)\b|\b(?:modifiers?|mod)\s*\??\s*$", re.I)
-GUIDANCE_BONUS = 0.15
-NAMED_BONUS = 1.0  # more than the dense similarity (at most 1) can give another modifier  # the project's guidance covers the modifiers coders use; the HCPCS list has 300 rarer ones
+GUIDANCE_BONUS = 0.15  # the project's guidance covers the modifiers coders use; the HCPCS list has 300 rarer ones
+NAMED_BONUS = 1.0  # more than the dense similarity (at most 1) can give another modifier
 ALTERNATIVES = 2
 ALTERNATIVE_SHARE = 0.85
 CANDIDATES = 10

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Sequence
 
 from rag.answer import PtpFinding
 from rag.findings.codes import code_citation, describe
@@ -71,14 +72,21 @@ def em_modifier_rule(store: ReferenceStore, question: str, modifiers: list[str])
     asked = [m for m in modifiers if m in DISTINCT_SERVICE]
     if not asked or not EM_WORDS.search(question):
         return None
-    rows = [records[0] for m in (*asked, "25", "57") if (records := modifier_records(store, m))]
-    if not rows:
-        return None
     named = " or ".join(asked)
     text = (f"No: modifier {named} is not appended to an E/M service (NCCI: 59 and XE, XP, XS, XU mark distinct "
             "non-E/M services); a significant, separately identifiable E/M on the day of a procedure takes modifier "
             "25, or 57 when the visit was the decision for major surgery.")
-    return Fact(text, code_citation(rows[0]), tuple(dict.fromkeys([*asked, "25", "57"])),
+    return _cited_to_modifiers(store, text, [*asked, "25", "57"])
+
+
+def _cited_to_modifiers(store: ReferenceStore, text: str, modifiers: list[str], names: Sequence[str] = ()
+                        ) -> Fact | None:
+    """A rule about modifiers as one sentence, cited to each modifier's row (the first leads), naming ``names``
+    (the visit's code) first; None when the data holds none of the modifiers."""
+    rows = [records[0] for m in dict.fromkeys(modifiers) if (records := modifier_records(store, m))]
+    if not rows:
+        return None
+    return Fact(text, code_citation(rows[0]), tuple(dict.fromkeys([*names, *modifiers])),
                 also=tuple(code_citation(s) for s in rows[1:]))
 
 
@@ -91,14 +99,11 @@ def em_pair_fact(store: ReferenceStore, finding: PtpFinding) -> Fact | None:
     visits = [code for code in (finding.column1, finding.column2) if EM_CODE.match(code)]
     if finding.modifier_indicator != 1 or len(visits) != 1:
         return None
-    rows = [records[0] for m in ("25", "57") if (records := modifier_records(store, m))]
-    if not rows:
-        return None
     visit = visits[0]
     text = (f"On the E/M, the modifier that bypasses this edit is 25 on {visit}, only when the visit is significant "
             f"and separately identifiable from the procedure (57 when it was the decision for major surgery); 59 "
             f"and XE, XP, XS, XU are not appended to an E/M.")
-    return Fact(text, code_citation(rows[0]), (visit, "25", "57"), also=tuple(code_citation(s) for s in rows[1:]))
+    return _cited_to_modifiers(store, text, ["25", "57"], names=[visit])
 
 
 def modifier_answer_facts(store: ReferenceStore, modifiers: list[str]) -> list[Fact]:
