@@ -448,8 +448,10 @@ def descriptor_match(query: str, texts: Sequence[str], words: Sequence[str] = ()
     plain = normalize_descriptor(query)
     # A number the words give and no descriptor has is a different code's ("stage 5" is not "stage 1 through
     # stage 4"; "type 1" is not "type 2").
-    said = set().union(*(normalize_descriptor(t).split() for t in texts))
-    best -= min(NUMBER_CAP, NUMBER_MISSING * sum(1 for w in set(plain.split()) if w.isdigit() and w not in said))
+    numbers = {w for w in plain.split() if w.isdigit()}
+    if numbers:  # most words carry none: the descriptors' words are gathered only for those that do
+        said = set().union(*(normalize_descriptor(t).split() for t in texts))
+        best -= min(NUMBER_CAP, NUMBER_MISSING * len(numbers - said))
     # A service named plainly is the whole service: "ECG with interpretation and report" is the global 93000, not
     # 93010's "interpretation and report only"; a part alone is asked for by saying so.
     if "only" not in plain.split() and re.search(r"\bonly\b", leads):

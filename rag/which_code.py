@@ -394,13 +394,13 @@ class WhichCode:
                                                           + _unspecified_preference(plain, s.fact)))
                 sourced, children = ranked[0], [c for c in children if c is not ranked[0]]
                 record = sourced.fact
-        if record.code_set == "ICD10CM" and not typed and header is None and not sequenced:
-            # "type 2 diabetes with diabetic CKD stage 3b": N18.32's "code first" note names E11.22, which the
-            # words name too; the combination's first code leads, and its own note then adds N18.32
-            first = self._combination_code(query, sourced, [str(note) for level in self._chain(sourced)
-                                                            for note in level.fact.attributes.get("code_first") or []])
-            if first is not None and first.fact.code != record.code:
-                return self._lead_facts(query, first, asked=asked, sequenced=True)
+        chain = self._chain(sourced) if record.code_set == "ICD10CM" else []
+        # "type 2 diabetes with diabetic CKD stage 3b": N18.32's "code first" note names E11.22, which the words
+        # name too; the combination's first code leads, and its own note then adds N18.32
+        leads_instead = bool(chain) and not typed and header is None and not sequenced
+        if leads_instead and (first := self._combination_code(query, sourced, [
+                str(note) for level in chain for note in level.fact.attributes.get("code_first") or []])):
+            return self._lead_facts(query, first, asked=asked, sequenced=True)
         asked = "the descriptor as typed" if typed else asked or query  # a pasted descriptor is not echoed
         facts = [Fact(f"The {label} code for {asked} is {record.code}: {_clause(describe(record))}.",
                       code_citation(sourced), (record.code,))]
@@ -415,18 +415,19 @@ class WhichCode:
             citation.snippet = " | ".join(f"{c.fact.code} {describe(c.fact)}" for c in [header, *shown])[:400]
             facts.append(Fact(text, citation, tuple(citation.codes)))
             named += citation.codes
-        if record.code_set == "ICD10CM":
-            notes, second = self._icd_notes(sourced, query)
+        if chain:
+            notes, second = self._icd_notes(sourced, query, chain, code_first_read=leads_instead)
             facts += notes
             named += second
         return facts, named
 
-    def _icd_notes(self, sourced: Sourced[CodeRecord], query: str = "") -> tuple[list[Fact], list[str]]:
-        """The tabular notes of the code and its parents that change what is reported with it, and the second
-        code of the combination when the words name it (codes named besides the lead)."""
+    def _icd_notes(self, sourced: Sourced[CodeRecord], query: str, chain: list[Sourced[CodeRecord]],
+                   code_first_read: bool = False) -> tuple[list[Fact], list[str]]:
+        """The tabular notes of the code and its parents (``chain``) that change what is reported with it, and the
+        second code of the combination when the words name it (codes named besides the lead). ``code_first_read``:
+        the "code first" notes were already searched for a code the words name, and named none."""
         facts: list[Fact] = []
         second: list[str] = []
-        chain = self._chain(sourced)
         for key, lead in (("use_additional_code", "Use additional code"), ("code_also", "Code also"),
                           ("code_first", "Code first")):
             for level in chain:
@@ -434,7 +435,8 @@ class WhichCode:
                 if notes:
                     note = _note_text([str(n) for n in notes])
                     cited = code_citation(level, note)
-                    combined = self._combination_code(query, sourced, [str(n) for n in notes])
+                    combined = None if key == "code_first" and code_first_read else \
+                        self._combination_code(query, sourced, [str(n) for n in notes])
                     if combined is not None and combined.fact.code not in second:
                         text = (f"Report {combined.fact.code} ({_clause(describe(combined.fact))}) first, then "
                                 f"{sourced.fact.code}, as the tabular note at {level.fact.code} directs."
